@@ -1,0 +1,255 @@
+"""LMSStream: the one place that talks HTTP to the LMS API.
+
+Every stream, built-in or declared in settings, is a subclass that only declares
+*what* to fetch (path, selector, paginator, schema). How a request is built,
+authenticated, retried, parsed and reported lives here, so that the retry rules,
+the error messages and the secret handling are the same for all of them.
+
+The SDK's request loop is replaced by `request_records` below: it parses each
+body once (the SDK parses it again for every paginator question), treats a body
+that is not JSON as retryable, and stops on the page that proves it was the last
+instead of asking for one more.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from functools import cached_property
+from urllib.parse import urlencode
+
+import backoff
+import requests
+from singer_sdk.streams import RESTStream
+
+from tap_lms import __version__
+from tap_lms.coercion import RecordCoercer
+from tap_lms.errors import APIRequestError
+from tap_lms.pagination import PaginationError, Paginator, build_paginator
+from tap_lms.redaction import redact
+from tap_lms.retry import (
+    RETRY_STATUSES,
+    TRANSPORT_ERRORS,
+    RetryableResponse,
+    parse_retry_after,
+    wait_times,
+)
+from tap_lms.selectors import select_records
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+DEFAULT_PAGE_SIZE = 250
+_BODY_PREVIEW_CHARS = 200
+
+_STATUS_HINTS = {
+    401: "the API key was rejected; check api_key, api_key_name and api_key_location",
+    403: "the API key is not allowed to read this resource",
+    404: "no such endpoint; check base_url and the stream's path",
+}
+
+
+class LMSStream(RESTStream):
+    """Base class of every tap-lms stream: declarations in, Singer records out."""
+
+    #: Seed-style paginator entry; `limit` defaults to the `page_size` setting.
+    paginator_spec: t.ClassVar[dict[str, t.Any] | str] = {"type": "page_number"}
+    #: Where the records sit in a response body (seed 004: `items`).
+    records_selector: t.ClassVar[str | None] = "items"
+    #: Static query parameters sent with every request of the stream.
+    static_params: t.ClassVar[dict[str, t.Any]] = {}
+
+    primary_keys: t.ClassVar[list[str]] = ["id"]
+
+    # --- what the SDK asks of a REST stream -----------------------------------
+
+    @property
+    def url_base(self) -> str:
+        """The API root from settings, without a trailing slash."""
+        return str(self.config["base_url"]).rstrip("/")
+
+    @cached_property
+    def user_agent(self) -> str:
+        """`user_agent` setting, else tap-lms/<version>."""
+        return self.config.get("user_agent") or f"tap-lms/{__version__}"
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        """User agent, JSON accept, the `headers` setting and, if so set, the key."""
+        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        headers.update({str(k): str(v) for k, v in (self.config.get("headers") or {}).items()})
+        if self.config.get("api_key_location", "header") == "header":
+            headers[self.config.get("api_key_name") or "api_key"] = str(self.config["api_key"])
+        return headers
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        """Seconds per request (`request_timeout`)."""
+        return float(self.config.get("request_timeout", 60))
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:  # noqa: ARG002
+        """Coerce API drift so the record validates against this stream's SCHEMA."""
+        return self._coercer(row)
+
+    @cached_property
+    def _coercer(self) -> RecordCoercer:
+        return RecordCoercer(self.name, self.schema, self.logger)
+
+    # --- the request loop ------------------------------------------------------
+
+    def new_paginator(self) -> Paginator:
+        """A fresh paginator for one pass over the stream (one per parent context)."""
+        return build_paginator(
+            self.paginator_spec,
+            owner=self.name,
+            default_limit=int(self.config.get("page_size", DEFAULT_PAGE_SIZE)),
+        )
+
+    def request_records(self, context: Context | None) -> t.Iterable[dict]:
+        """Every record of the stream for `context`, page by page, each page fetched once."""
+        paginator = self.new_paginator()
+        params: dict[str, t.Any] | None = paginator.first_params()
+        while params is not None:
+            display_path = self._display_path(context, params)
+            body = self._fetch_with_retries(context, params, display_path)
+            records = select_records(body, self.records_selector)
+            if records is None:
+                raise APIRequestError(
+                    stream=self.name,
+                    path=display_path,
+                    status=200,
+                    reason=_selector_miss(self.records_selector, body),
+                )
+            yield from records
+            try:
+                params = paginator.next_params(body, len(records))
+            except PaginationError as exc:
+                raise APIRequestError(
+                    stream=self.name, path=display_path, status=200, reason=str(exc)
+                ) from None
+
+    def query_params(self, context: Context | None, page_params: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Query parameters of one page, without the API key."""
+        del context
+        return {**self.static_params, **page_params}
+
+    def _display_path(self, context: Context | None, page_params: dict[str, t.Any]) -> str:
+        query = urlencode(self.query_params(context, page_params), doseq=True)
+        path = self.get_url(context)[len(self.url_base) :] or "/"
+        return f"{path}?{query}" if query else path
+
+    def _fetch_with_retries(
+        self, context: Context | None, page_params: dict[str, t.Any], display_path: str
+    ) -> t.Any:  # noqa: ANN401
+        params = self.query_params(context, page_params)
+        if self.config.get("api_key_location", "header") == "query":
+            params[self.config.get("api_key_name") or "api_key"] = str(self.config["api_key"])
+        request = self.build_prepared_request(
+            method=self.http_method,
+            url=self.get_url(context),
+            params=params,
+            headers=self.http_headers,
+        )
+        try:
+            return self._retrying_fetch(request)
+        except RetryableResponse as exc:
+            reason = f"{exc.reason}; gave up after {self._max_retries} retries"
+            raise APIRequestError(stream=self.name, path=display_path, status=exc.status, reason=reason) from None
+        except TRANSPORT_ERRORS as exc:
+            reason = f"{_transport_reason(exc)}; gave up after {self._max_retries} retries"
+            raise APIRequestError(stream=self.name, path=display_path, reason=reason) from None
+        except APIRequestError:
+            raise
+        except _FatalResponse as exc:
+            raise APIRequestError(stream=self.name, path=display_path, status=exc.status, reason=exc.reason) from None
+
+    @property
+    def _max_retries(self) -> int:
+        return int(self.config.get("max_retries", 3))
+
+    @cached_property
+    def _retrying_fetch(self) -> t.Callable[[requests.PreparedRequest], t.Any]:
+        return backoff.on_exception(
+            wait_times,
+            (RetryableResponse, *TRANSPORT_ERRORS),
+            max_tries=self._max_retries + 1,
+            jitter=None,
+            logger=None,  # its default handler prints the full URL, query key included
+            on_backoff=self._log_retry,
+            factor=float(self.config.get("backoff_factor", 2)),
+        )(self._fetch_once)
+
+    def _fetch_once(self, request: requests.PreparedRequest) -> t.Any:  # noqa: ANN401
+        """One try: send, classify the status, parse the body; raise to retry or to stop."""
+        response = self.requests_session.send(request, timeout=self.timeout, allow_redirects=True)
+        status = response.status_code
+        if status in RETRY_STATUSES:
+            raise RetryableResponse(
+                f"{_status_text(response)}{_body_preview(response)}",
+                status=status,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if status >= 400:  # noqa: PLR2004
+            hint = _STATUS_HINTS.get(status, _status_text(response))
+            raise _FatalResponse(status, f"{hint}{_body_preview(response)}")
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            raise RetryableResponse(
+                f"the response body is not valid JSON{_body_preview(response)}", status=status
+            ) from None
+
+    def _log_retry(self, details: dict) -> None:
+        failure = details.get("exception")
+        reason = getattr(failure, "reason", None) or _transport_reason(failure)
+        self.logger.warning(
+            "Stream '%s': %s; retry %d of %d in %.1f s",
+            self.name,
+            redact(reason),
+            details["tries"],
+            self._max_retries,
+            details["wait"],
+        )
+
+
+class _FatalResponse(Exception):  # noqa: N818 - internal signal, converted before it escapes
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _status_text(response: requests.Response) -> str:
+    return f"{response.status_code} {response.reason or ''}".strip()
+
+
+def _body_preview(response: requests.Response) -> str:
+    try:
+        text = response.text
+    except Exception:  # noqa: BLE001 - a preview must never mask the real error
+        return ""
+    text = " ".join(text.split())
+    if not text:
+        return " (empty body)"
+    if len(text) > _BODY_PREVIEW_CHARS:
+        text = text[:_BODY_PREVIEW_CHARS] + "..."
+    return f" (body: {text})"
+
+
+def _transport_reason(exc: BaseException | None) -> str:
+    """A short, URL-free description of a connection-level failure."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "the request timed out"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection broke mid-response (truncated body)"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "the response body could not be decoded"
+    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
+        return "the connection failed or was reset"
+    return type(exc).__name__ if exc else "unknown failure"
+
+
+def _selector_miss(selector: str | None, body: t.Any) -> str:  # noqa: ANN401
+    keys = ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
+    where = f"no '{selector}' in the response" if selector else "the response is not a list"
+    return f"{where}; it has: {keys or 'nothing'} (check the data_selector)"

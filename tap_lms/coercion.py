@@ -1,0 +1,222 @@
+"""Make every record match the SCHEMA the tap wrote, whatever the API sent.
+
+Real APIs drift: `"0.5"` in a number field, `"false"` in a boolean, `""` for a
+date. The SDK's type conformance leaves the first as a string (the target then
+rejects the record) and turns the second into True. Here each schema is compiled
+once into a tree of small converter functions, so a record costs one dict pass;
+values that cannot be converted safely become null, and each (field, problem) is
+warned about once per stream instead of once per record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import typing as t
+
+_INT_TEXT = re.compile(r"^[+-]?\d+$")
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_TRUE = frozenset({"true", "t", "yes", "y", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "0"})
+
+#: A converter returns the converted value or raises `_Drop` with a reason.
+Converter = t.Callable[[t.Any], t.Any]
+
+
+class _Drop(Exception):  # noqa: N818 - control flow, never escapes this module
+    """The value cannot be converted safely; store null instead."""
+
+
+def _types_of(schema: dict) -> set[str]:
+    declared = schema.get("type", [])
+    types = {declared} if isinstance(declared, str) else set(declared)
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
+        types |= _types_of(option)
+    return types
+
+
+def _to_integer(value: t.Any) -> int:  # noqa: ANN401
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if _INT_TEXT.match(text):
+            return int(text)
+        if _NUMBER_TEXT.match(text) and float(text).is_integer():
+            return int(float(text))
+    raise _Drop("not a whole number")
+
+
+def _to_number(value: t.Any) -> int | float:  # noqa: ANN401
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
+        raise _Drop("not a finite number")
+    if isinstance(value, str):
+        text = value.strip()
+        if _INT_TEXT.match(text):
+            return int(text)
+        if _NUMBER_TEXT.match(text):
+            return float(text)
+    raise _Drop("not a number")
+
+
+def _to_boolean(value: t.Any) -> bool:  # noqa: ANN401
+    if type(value) is bool:
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    raise _Drop("not a boolean")
+
+
+def _to_string(value: t.Any) -> str:  # noqa: ANN401
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    raise _Drop("not a string")
+
+
+def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise _Drop("an empty date")
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise _Drop("not an ISO 8601 date-time") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed.isoformat()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).isoformat()
+    raise _Drop("not a date-time")
+
+
+class RecordCoercer:
+    """Compiled conversion of one stream's records to its JSON Schema."""
+
+    def __init__(self, stream_name: str, schema: dict, logger: logging.Logger) -> None:
+        self.stream_name = stream_name
+        self.logger = logger
+        self._warned: set[tuple[str, str]] = set()
+        self._fields = self._compile_properties(schema.get("properties", {}), prefix="")
+
+    def __call__(self, record: dict) -> dict:
+        """Convert `record` in place; unknown top-level fields are dropped with one warning."""
+        fields = self._fields
+        unknown = [name for name in record if name not in fields]
+        for name in unknown:
+            self._warn(name, "is not in the schema; dropped (add it to the schema to keep it)")
+            del record[name]
+        for name, value in record.items():
+            if value is not None:
+                record[name] = fields[name](value)
+        return record
+
+    def _warn(self, field: str, problem: str) -> None:
+        key = (field, problem)
+        if key not in self._warned:
+            self._warned.add(key)
+            self.logger.warning(
+                "Stream '%s', field '%s': %s (warned once per field)",
+                self.stream_name,
+                field,
+                problem,
+            )
+
+    def _compile_properties(self, properties: dict, prefix: str) -> dict[str, Converter]:
+        return {
+            name: self._compile(subschema, f"{prefix}{name}")
+            for name, subschema in properties.items()
+        }
+
+    def _compile(self, schema: dict, path: str) -> Converter:  # noqa: C901
+        types = _types_of(schema) - {"null"}
+
+        def guarded(convert: Converter) -> Converter:
+            def run(value: t.Any) -> t.Any:  # noqa: ANN401
+                if value is None:
+                    return None
+                try:
+                    return convert(value)
+                except _Drop as reason:
+                    self._warn(path, f"{reason} ({_preview(value)}); set to null")
+                    return None
+
+            return run
+
+        if not types or len(types) > 1 and "string" in types and "object" not in types:
+            # Free-form or string-tolerant unions: nothing to enforce.
+            return _identity
+        if "object" in types:
+            properties = schema.get("properties")
+            if not properties:
+                return guarded(_expect(dict, "not an object"))
+            children = self._compile_properties(properties, prefix=f"{path}.")
+
+            def convert_object(value: t.Any) -> t.Any:  # noqa: ANN401
+                if not isinstance(value, dict):
+                    raise _Drop("not an object")
+                for key, item in value.items():
+                    child = children.get(key)
+                    if child is not None and item is not None:
+                        value[key] = child(item)
+                return value
+
+            return guarded(convert_object)
+        if "array" in types:
+            item_convert = self._compile(schema.get("items", {}), f"{path}[]")
+
+            def convert_array(value: t.Any) -> t.Any:  # noqa: ANN401
+                if not isinstance(value, list):
+                    raise _Drop("not an array")
+                if item_convert is not _identity:
+                    value[:] = [item_convert(item) for item in value]
+                return value
+
+            return guarded(convert_array)
+        if "number" in types:
+            return guarded(_to_number)
+        if "integer" in types:
+            return guarded(_to_integer)
+        if "boolean" in types:
+            return guarded(_to_boolean)
+        if "string" in types and schema.get("format") == "date-time":
+            return guarded(_to_datetime)
+        if "string" in types:
+            return guarded(_to_string)
+        return _identity
+
+
+def _identity(value: t.Any) -> t.Any:  # noqa: ANN401
+    return value
+
+
+def _expect(kind: type, problem: str) -> Converter:
+    def check(value: t.Any) -> t.Any:  # noqa: ANN401
+        if isinstance(value, kind):
+            return value
+        raise _Drop(problem)
+
+    return check
+
+
+def _preview(value: t.Any) -> str:  # noqa: ANN401
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

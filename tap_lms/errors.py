@@ -1,0 +1,49 @@
+"""The failures tap-lms reports to a person, each as one line and an exit code.
+
+A user mistake or an API that refuses us is not a bug, so it must not end in a
+traceback. Everything the CLI can explain is one of these classes; anything
+else is a bug and keeps the SDK's traceback.
+"""
+
+from __future__ import annotations
+
+from singer_sdk.exceptions import FatalAPIError
+
+from tap_lms.redaction import redact
+
+EXIT_SYNC_FAILED = 1
+EXIT_CONFIG_ERROR = 2
+
+
+class TapLMSError(Exception):
+    """Base class: a message safe to print (secrets already masked) and an exit code."""
+
+    exit_code = EXIT_SYNC_FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(" ".join(str(message).split())))
+
+
+class ConfigurationError(TapLMSError):
+    """A setting is missing, malformed or contradicts another; no request was sent."""
+
+    exit_code = EXIT_CONFIG_ERROR
+
+
+class APIRequestError(TapLMSError, FatalAPIError):
+    """The API answered in a way we cannot or may no longer retry."""
+
+    def __init__(
+        self,
+        *,
+        stream: str,
+        path: str,
+        reason: str,
+        status: int | None = None,
+    ) -> None:
+        self.stream = stream
+        self.path = path
+        self.status = status
+        self.reason = reason
+        status_text = f"HTTP {status}" if status is not None else "no HTTP response"
+        super().__init__(f"stream '{stream}': {status_text} for GET {path}: {reason}")

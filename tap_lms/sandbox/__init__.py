@@ -1,0 +1,6 @@
+"""A local LMS API for tests, the demo and the benchmarks (see `server.py`)."""
+
+from tap_lms.sandbox.faults import Fault, FaultPlan
+from tap_lms.sandbox.server import DEFAULT_KEY, ROUTES, Sandbox
+
+__all__ = ["DEFAULT_KEY", "ROUTES", "Fault", "FaultPlan", "Sandbox"]

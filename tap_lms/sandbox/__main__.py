@@ -1,0 +1,46 @@
+"""`tap-lms-sandbox` / `python -m tap_lms.sandbox`: serve the sandbox API until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tap_lms.sandbox.server import DEFAULT_KEY, Sandbox
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse options, print the base URL, serve."""
+    parser = argparse.ArgumentParser(prog="tap-lms-sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--api-key", default=DEFAULT_KEY)
+    parser.add_argument("--key-name", default="api_key", help="header or query parameter carrying the key")
+    parser.add_argument("--key-location", choices=["header", "query", "any"], default="any")
+    parser.add_argument("--scale", type=float, default=1.0, help="data size multiplier (1 = 13,489 records)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    parser.add_argument("--no-meta", action="store_true", help="omit meta.pagination from page-number responses")
+    parser.add_argument("--no-total", action="store_true", help="omit total from offset responses")
+    args = parser.parse_args(argv)
+    sandbox = Sandbox(
+        args.host,
+        args.port,
+        api_key=args.api_key,
+        key_name=args.key_name,
+        key_location=args.key_location,
+        scale=args.scale,
+        latency=args.latency,
+        page_meta=not args.no_meta,
+        offset_total=not args.no_total,
+    )
+    print(sandbox.url, flush=True)  # noqa: T201 - the one line a script waits for
+    print("tap-lms sandbox serving; Ctrl-C stops it", file=sys.stderr, flush=True)  # noqa: T201
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Switchable misbehaviour for the sandbox API: what real gateways and rate limiters do.
+
+A fault is a rule: which requests it hits (path prefix, skip the first N, then
+every Nth, at most `times` in all) and what happens to them. Kinds:
+
+- `status`: answer with `status` (gateway HTML for 502/503/504, JSON otherwise),
+  optional `retry_after` and extra `headers`;
+- `drop`: close the connection without a response; `reset`: send a TCP reset;
+- `truncate`: a 200 whose Content-Length promises more than the body holds;
+- `html`: a 200 with an HTML body; `empty`: a 200 with no body;
+- `slow`: wait `seconds` before answering (past the client's timeout).
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+from dataclasses import dataclass, field
+
+KINDS = frozenset({"status", "drop", "reset", "truncate", "html", "empty", "slow"})
+
+
+@dataclass
+class Fault:
+    """One rule of the fault plan."""
+
+    kind: str = "status"
+    path: str | None = None
+    status: int = 503
+    retry_after: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = 1
+    every: int = 1
+    skip: int = 0
+    seconds: float = 0.0
+    seen: int = 0
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            msg = f"unknown fault kind {self.kind!r}; known: {', '.join(sorted(KINDS))}"
+            raise ValueError(msg)
+
+    def fires_for(self, path: str) -> bool:
+        """Count this request against the rule and say whether the fault hits it."""
+        if self.path and not path.startswith(self.path):
+            return False
+        if self.times is not None and self.fired >= self.times:
+            return False
+        self.seen += 1
+        if self.seen <= self.skip or (self.seen - self.skip - 1) % max(self.every, 1):
+            return False
+        self.fired += 1
+        return True
+
+
+class FaultPlan:
+    """The active rules, consulted once per request (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def set(self, faults: t.Iterable[Fault | dict]) -> None:
+        """Replace all rules."""
+        parsed = [f if isinstance(f, Fault) else Fault(**f) for f in faults]
+        with self._lock:
+            self._faults = parsed
+
+    def add(self, **rule: t.Any) -> Fault:  # noqa: ANN401
+        """Add one rule and return it (its `fired` count shows how often it hit)."""
+        fault = Fault(**rule)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """No more faults."""
+        self.set([])
+
+    def pick(self, path: str) -> Fault | None:
+        """The first rule that hits this request, if any."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.fires_for(path):
+                    return fault
+        return None

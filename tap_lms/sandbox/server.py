@@ -1,0 +1,332 @@
+"""A local LMS API on the standard library's HTTP server, for tests, demos and benchmarks.
+
+It speaks both flavours of the seeds: seed 004's page-number API (`/v1/courses`
+… records under `items`, paging in `meta.pagination`) and seeds 000-003's
+generic resource (`/v1/resource`, offset paging, records under `data`, a
+`total`). The key may come in a header or the query string. Faults and latency
+can be switched on while it runs, from Python or over HTTP (`/_sandbox/...`),
+and every request is logged (without the key) so tests can count them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from tap_lms.sandbox.data import generate
+from tap_lms.sandbox.faults import FaultPlan
+
+#: API path -> dataset name (the API calls categories "collections").
+ROUTES: dict[str, str] = {
+    "/v1/courses": "courses",
+    "/v1/users": "users",
+    "/v1/promotions": "promotions",
+    "/v1/collections": "categories",
+    "/v1/course_reviews": "reviews",
+    "/v1/enrollments": "enrollments",
+    "/v1/groups": "groups",
+    "/v1/instructors": "instructors",
+    "/v1/orders": "orders",
+    "/v1/products": "products",
+    "/v1/coupons": "coupons",
+    "/v1/resource": "resource",
+}
+OFFSET_ROUTES = frozenset({"/v1/resource"})
+PAGING_PARAMS = frozenset({"page", "limit", "offset"})
+DEFAULT_KEY = "sandbox-key"
+
+_GATEWAY_HTML = "<html><head><title>{status}</title></head><body><h1>{status}</h1><p>upstream error</p></body></html>"
+
+
+@dataclass
+class SandboxOptions:
+    """How the sandbox behaves; all of it may be changed while it runs."""
+
+    api_key: str = DEFAULT_KEY
+    key_name: str = "api_key"
+    key_location: str = "any"  # header, query or any
+    scale: float = 1.0
+    seed: int = 7
+    latency: float = 0.0
+    page_meta: bool = True  # seed 004's meta.pagination
+    offset_total: bool = True  # the generic resource's `total`
+    max_limit: int = 1000
+
+
+@dataclass
+class LoggedRequest:
+    """One request as the sandbox saw it (the key removed)."""
+
+    path: str
+    params: dict[str, str]
+    status: int
+    fault: str | None = None
+    at: float = field(default_factory=time.monotonic)
+
+
+class Sandbox:
+    """The sandbox API on a loopback port; use as a context manager or start()/stop()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: t.Any) -> None:  # noqa: ANN401
+        self.options = SandboxOptions(**options)
+        self.faults = FaultPlan()
+        self.requests: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        self._server = _Server((host, port), _Handler)
+        self._server.sandbox = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL to give the tap as `base_url`."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def data(self) -> dict[str, tuple[dict[str, t.Any], ...]]:
+        """The records currently served, by dataset name."""
+        return generate(self.options.scale, self.options.seed)
+
+    def start(self) -> Sandbox:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, name="lms-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        self._server.serve_forever()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget logged requests and faults."""
+        self.faults.clear()
+        with self._lock:
+            self.requests.clear()
+
+    def requests_to(self, path: str) -> list[LoggedRequest]:
+        """Logged requests whose path is exactly `path`."""
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    def log(self, entry: LoggedRequest) -> None:
+        """Record one request."""
+        with self._lock:
+            self.requests.append(entry)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    sandbox: Sandbox
+
+    def handle_error(self, request: t.Any, client_address: t.Any) -> None:  # noqa: ANN401
+        """Quiet: connections the faults cut on purpose end in errors here."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    _logged: LoggedRequest | None = None
+    disable_nagle_algorithm = True  # else headers and body as two writes cost ~40 ms a response
+    server: _Server
+
+    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002, ANN401
+        """Quiet: the request log replaces the access log."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._logged = None
+        sandbox = self.server.sandbox
+        opts = sandbox.options
+        url = urlsplit(self.path)
+        params = dict(parse_qsl(url.query, keep_blank_values=True))
+        if url.path.startswith("/_sandbox/"):
+            self._control(url.path, params)
+            return
+        if opts.latency:
+            time.sleep(opts.latency)
+        key = params.pop(opts.key_name, None)
+        logged = self._logged = LoggedRequest(path=url.path, params=params, status=0)
+        sandbox.log(logged)
+
+        fault = sandbox.faults.pick(url.path)
+        if fault is not None:
+            logged.fault = fault.kind
+            self._misbehave(fault)
+            return
+        if not self._authorised(key):
+            self._json(401, {"error": "unauthorized", "message": "Invalid or missing API key"})
+            return
+        dataset = ROUTES.get(url.path)
+        if dataset is None:
+            self._json(404, {"error": "not_found", "message": f"No route {url.path}"})
+            return
+        records = _filtered(sandbox.data[dataset], params)
+        try:
+            body = (
+                self._offset_page(records, params) if url.path in OFFSET_ROUTES else self._numbered_page(records, params)
+            )
+        except ValueError as exc:
+            self._json(400, {"error": "bad_request", "message": str(exc)})
+            return
+        self._json(200, body)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._logged = None
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = json.loads(self.rfile.read(length) or b"null")
+        sandbox = self.server.sandbox
+        if url.path == "/_sandbox/faults":
+            sandbox.faults.set(payload or [])
+        elif url.path == "/_sandbox/options":
+            for name, value in (payload or {}).items():
+                setattr(sandbox.options, name, value)
+        elif url.path == "/_sandbox/reset":
+            sandbox.reset()
+        else:
+            self._json(404, {"error": "not_found"})
+            return
+        self._json(200, {"ok": True})
+
+    # --- pages --------------------------------------------------------------------
+
+    def _limit(self, params: dict[str, str], default: int) -> int:
+        limit = int(params.get("limit", default))
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        return min(limit, self.server.sandbox.options.max_limit)
+
+    def _numbered_page(self, records: list[dict], params: dict[str, str]) -> dict[str, t.Any]:
+        limit = self._limit(params, 250)
+        page = int(params.get("page", 1))
+        if page < 1:
+            raise ValueError("page must be 1 or more")
+        total_pages = max(1, -(-len(records) // limit))
+        body: dict[str, t.Any] = {"items": records[(page - 1) * limit : page * limit]}
+        if self.server.sandbox.options.page_meta:
+            body["meta"] = {
+                "pagination": {
+                    "current_page": page,
+                    "next_page": page + 1 if page < total_pages else None,
+                    "prev_page": page - 1 if page > 1 else None,
+                    "total_pages": total_pages,
+                    "total_items": len(records),
+                }
+            }
+        return body
+
+    def _offset_page(self, records: list[dict], params: dict[str, str]) -> dict[str, t.Any]:
+        limit = self._limit(params, 100)
+        offset = int(params.get("offset", 0))
+        body: dict[str, t.Any] = {"data": records[offset : offset + limit]}
+        if self.server.sandbox.options.offset_total:
+            body["total"] = len(records)
+        return body
+
+    # --- auth, faults, control -------------------------------------------------------
+
+    def _authorised(self, query_key: str | None) -> bool:
+        opts = self.server.sandbox.options
+        header_key = self.headers.get(opts.key_name)
+        offered = {
+            "header": [header_key],
+            "query": [query_key],
+            "any": [header_key, query_key],
+        }[opts.key_location]
+        return opts.api_key in offered
+
+    def _misbehave(self, fault: t.Any) -> int:  # noqa: ANN401
+        if fault.kind == "status":
+            status = fault.status
+            headers = dict(fault.headers)
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+            if status in (502, 503, 504):
+                return self._send(status, _GATEWAY_HTML.format(status=status).encode(), "text/html", headers)
+            return self._json(status, {"error": "fault", "status": status}, headers)
+        if fault.kind == "slow":
+            time.sleep(fault.seconds)
+            return self._json(200, {"items": [], "data": []})
+        if fault.kind == "html":
+            return self._send(200, b"<html><body>Maintenance</body></html>", "text/html")
+        if fault.kind == "empty":
+            return self._send(200, b"", "application/json")
+        if fault.kind == "truncate":
+            body = json.dumps({"items": [{"id": 1}] * 50}).encode()
+            self._logged.status = 200
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) + 100))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self._hang_up(reset=False)
+            return 200
+        self._hang_up(reset=fault.kind == "reset")
+        return 0
+
+    def _hang_up(self, *, reset: bool) -> None:
+        self.close_connection = True
+        if reset:  # SO_LINGER 0: close sends RST instead of FIN
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.connection.close()
+
+    def _control(self, path: str, params: dict[str, str]) -> None:
+        sandbox = self.server.sandbox
+        if path == "/_sandbox/requests":
+            self._json(200, [r.__dict__ for r in sandbox.requests if not params or r.path == params.get("path")])
+        elif path == "/_sandbox/health":
+            self._json(200, {"ok": True})
+        else:
+            self._json(404, {"error": "not_found"})
+
+    def _json(self, status: int, payload: t.Any, headers: dict[str, str] | None = None) -> int:  # noqa: ANN401
+        return self._send(status, json.dumps(payload, separators=(",", ":")).encode(), "application/json", headers)
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> int:
+        if self._logged is not None:  # before the client can see the answer and read the log
+            self._logged.status = status
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        return status
+
+
+def _filtered(records: tuple[dict, ...], params: dict[str, str]) -> list[dict]:
+    """Records matching every non-paging parameter that names one of their fields."""
+    filters = {k: v for k, v in params.items() if k not in PAGING_PARAMS}
+    if not filters or not records:
+        return list(records)
+    known = {k: v for k, v in filters.items() if k in records[0]}
+    if not known:
+        return list(records)
+    return [r for r in records if all(str(r.get(k)) == v for k, v in known.items())]

@@ -1,0 +1,154 @@
+"""The tap's settings: their schema (what `--about` shows) and their validation.
+
+Validation turns every mistake into one sentence that names the setting, before
+any request is sent. The SDK's own validation would print a list of JSON Schema
+messages followed by the whole schema; a person fixing a config file wants to
+know which line is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+from urllib.parse import urlparse
+
+from jsonschema import Draft7Validator
+from singer_sdk import typing as th
+
+from tap_lms.errors import ConfigurationError
+
+SETTINGS_SCHEMA: dict = th.PropertiesList(
+    th.Property(
+        "api_key",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="API key",
+        description="The API key. Never logged; masked in every message.",
+    ),
+    th.Property(
+        "base_url",
+        th.StringType,
+        required=True,
+        title="Base URL",
+        description="Root of the API, e.g. `https://api.example.com`; stream paths start with `/v1/`.",
+    ),
+    th.Property(
+        "api_key_location",
+        th.StringType,
+        default="header",
+        allowed_values=["header", "query"],
+        title="API key location",
+        description="Where the key is sent: an HTTP `header` or a `query` string parameter.",
+    ),
+    th.Property(
+        "api_key_name",
+        th.StringType,
+        default="api_key",
+        title="API key name",
+        description="Name of the header or query parameter carrying the key, e.g. `X-Auth-API-Key`.",
+    ),
+    th.Property(
+        "headers",
+        th.ObjectType(additional_properties=th.StringType),
+        default={},
+        secret=True,
+        title="Extra headers",
+        description=(
+            "Extra HTTP headers sent with every request, e.g. a site or tenant header. "
+            "Treated as secret: their values are masked in every message."
+        ),
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType,
+        default=250,
+        title="Page size",
+        description="Records requested per page (the `limit` parameter), at least 1.",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        title="Start date",
+        description="Earliest data to extract, where the API can filter by date (ISO 8601).",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType,
+        default=3,
+        title="Max retries",
+        description="Retries after the first try of a request (429, 500, 502, 503, 504, dropped connections).",
+    ),
+    th.Property(
+        "backoff_factor",
+        th.NumberType,
+        default=2,
+        title="Backoff factor",
+        description="Exponential backoff: waits factor, factor², factor³ … seconds; a server's Retry-After wins.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType,
+        default=60,
+        title="Request timeout",
+        description="Seconds to wait for one response before it counts as a failed try.",
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType,
+        title="User agent",
+        description="User-Agent header; defaults to `tap-lms/<version>`.",
+    ),
+).to_dict()
+
+
+def apply_defaults(config: dict[str, t.Any], schema: dict = SETTINGS_SCHEMA) -> None:
+    """Fill in every setting the user left out with its documented default."""
+    for name, prop in schema["properties"].items():
+        if "default" in prop and config.get(name) is None:
+            config[name] = prop["default"]
+
+
+def validate_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCHEMA) -> None:
+    """Raise ConfigurationError naming the first setting that is missing or wrong."""
+    for name in schema.get("required", []):
+        if config.get(name) in (None, ""):
+            msg = f"setting '{name}' is required ({_describe(schema, name)})"
+            raise ConfigurationError(msg)
+    errors = sorted(Draft7Validator(schema).iter_errors(dict(config)), key=lambda e: list(e.path))
+    if errors:
+        error = errors[0]
+        name = ".".join(map(str, error.path)) or "config"
+        shown = "(hidden)" if schema["properties"].get(name, {}).get("secret") else repr(error.instance)
+        msg = f"setting '{name}' is invalid: {shown} {_reason(error)}"
+        raise ConfigurationError(msg)
+
+    url = urlparse(str(config["base_url"]))
+    if url.scheme not in {"http", "https"} or not url.netloc:
+        msg = f"setting 'base_url' must be an http(s) URL such as https://api.example.com, got {config['base_url']!r}"
+        raise ConfigurationError(msg)
+    if config.get("start_date"):
+        try:
+            dt.datetime.fromisoformat(str(config["start_date"]))
+        except ValueError:
+            msg = f"setting 'start_date' must be an ISO 8601 date-time, got {config['start_date']!r}"
+            raise ConfigurationError(msg) from None
+    for name, minimum in (("page_size", 1), ("max_retries", 0), ("backoff_factor", 0), ("request_timeout", 0.001)):
+        value = config.get(name)
+        if value is not None and value < minimum:
+            msg = f"setting '{name}' must be at least {minimum:g}, got {value}"
+            raise ConfigurationError(msg)
+
+
+def _describe(schema: dict, name: str) -> str:
+    return schema["properties"][name].get("description", "").rstrip(".")
+
+
+def _reason(error: t.Any) -> str:  # noqa: ANN401
+    if error.validator == "enum":
+        return "is not one of " + ", ".join(map(repr, error.validator_value))
+    if error.validator == "type":
+        return f"is not of type {error.validator_value}"
+    if error.validator == "format":
+        return f"is not a valid {error.validator_value}"
+    return error.message

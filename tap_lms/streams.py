@@ -1,0 +1,118 @@
+"""The eleven built-in streams of seed 004: declarations only.
+
+Each names its stream, path and schema file. Paging (`page`/`limit`, records
+under `items`, `meta.pagination`), retries, coercion and keys (`id`) come from
+`LMSStream`, so a new resource is a few lines here and one schema file.
+"""
+
+from __future__ import annotations
+
+from tap_lms.client import LMSStream
+from tap_lms.schemas import load_schema
+
+
+class CoursesStream(LMSStream):
+    """Courses: the catalogue of learning content."""
+
+    name = "courses"
+    path = "/v1/courses"
+    schema = load_schema("courses")
+
+
+class UsersStream(LMSStream):
+    """Users: learners, instructors and administrators."""
+
+    name = "users"
+    path = "/v1/users"
+    schema = load_schema("users")
+
+
+class PromotionsStream(LMSStream):
+    """Promotions: discount campaigns that coupons belong to."""
+
+    name = "promotions"
+    path = "/v1/promotions"
+    schema = load_schema("promotions")
+
+
+class CategoriesStream(LMSStream):
+    """Categories: groupings of products (the API calls them collections)."""
+
+    name = "categories"
+    path = "/v1/collections"
+    schema = load_schema("categories")
+
+
+class ReviewsStream(LMSStream):
+    """Reviews: learners' course reviews."""
+
+    name = "reviews"
+    path = "/v1/course_reviews"
+    schema = load_schema("reviews")
+
+
+class EnrollmentsStream(LMSStream):
+    """Enrollments: a user's access to and progress in a course."""
+
+    name = "enrollments"
+    path = "/v1/enrollments"
+    schema = load_schema("enrollments")
+
+
+class GroupsStream(LMSStream):
+    """Groups: cohorts of users, e.g. a team or a class."""
+
+    name = "groups"
+    path = "/v1/groups"
+    schema = load_schema("groups")
+
+
+class InstructorsStream(LMSStream):
+    """Instructors: the people shown as teaching courses."""
+
+    name = "instructors"
+    path = "/v1/instructors"
+    schema = load_schema("instructors")
+
+
+class OrdersStream(LMSStream):
+    """Orders: purchases, with their line items."""
+
+    name = "orders"
+    path = "/v1/orders"
+    schema = load_schema("orders")
+
+
+class ProductsStream(LMSStream):
+    """Products: what is sold (courses, bundles), with prices."""
+
+    name = "products"
+    path = "/v1/products"
+    schema = load_schema("products")
+
+
+class CouponsStream(LMSStream):
+    """Coupons: redeemable codes of a promotion."""
+
+    name = "coupons"
+    path = "/v1/coupons"
+    schema = load_schema("coupons")
+
+
+#: Built-in stream classes by name, in sync order.
+BUILTIN_STREAMS: dict[str, type[LMSStream]] = {
+    cls.name: cls
+    for cls in (
+        CoursesStream,
+        UsersStream,
+        PromotionsStream,
+        CategoriesStream,
+        ReviewsStream,
+        EnrollmentsStream,
+        GroupsStream,
+        InstructorsStream,
+        OrdersStream,
+        ProductsStream,
+        CouponsStream,
+    )
+}

@@ -1,0 +1,111 @@
+"""Drift coercion: what the API sends vs. what the SCHEMA promises."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from jsonschema import Draft7Validator
+
+from tap_lms.coercion import RecordCoercer
+from tap_lms.schemas import load_schema
+
+from conftest import date_time_checker
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "price": {"type": ["number", "null"]},
+        "count": {"type": ["integer", "null"]},
+        "active": {"type": ["boolean", "null"]},
+        "code": {"type": ["string", "null"]},
+        "when": {"type": ["string", "null"], "format": "date-time"},
+        "ids": {"type": ["array", "null"], "items": {"type": "integer"}},
+        "lines": {
+            "type": ["array", "null"],
+            "items": {"type": "object", "properties": {"amount": {"type": ["number", "null"]}}},
+        },
+    },
+}
+
+
+@pytest.fixture
+def coerce(caplog):  # noqa: ANN201
+    caplog.set_level(logging.WARNING)
+    return RecordCoercer("things", SCHEMA, logging.getLogger("test.coercion"))
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "stored"),
+    [
+        ("price", "0.5", 0.5),
+        ("price", "12", 12),
+        ("price", " 3.25 ", 3.25),
+        ("price", 7, 7),
+        ("count", "12.0", 12),
+        ("count", 4.0, 4),
+        ("count", "-3", -3),
+        ("active", "false", False),
+        ("active", "TRUE", True),
+        ("active", 0, False),
+        ("code", 1234, "1234"),
+        ("when", "2024-05-01T10:00:00Z", "2024-05-01T10:00:00+00:00"),
+        ("when", "2024-05-01 10:00:00", "2024-05-01T10:00:00+00:00"),
+        ("ids", ["1", 2, "3.0"], [1, 2, 3]),
+        ("lines", [{"amount": "9.99"}], [{"amount": 9.99}]),
+    ],
+)
+def test_safe_conversions(coerce, field, sent, stored):
+    assert coerce({"id": 1, field: sent})[field] == stored
+
+
+@pytest.mark.parametrize(
+    ("field", "sent"),
+    [
+        ("price", "n/a"),
+        ("price", float("nan")),
+        ("count", "12.5"),
+        ("active", "maybe"),
+        ("active", 2),
+        ("when", ""),
+        ("when", "yesterday"),
+        ("ids", "1,2,3"),
+        ("lines", {"amount": 1}),
+    ],
+)
+def test_unsafe_values_become_null(coerce, field, sent):
+    assert coerce({"id": 1, field: sent})[field] is None
+
+
+def test_one_warning_per_field_not_per_record(coerce, caplog):
+    for i in range(50):
+        coerce({"id": i, "price": "n/a", "when": "", "extra": i})
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 3
+    assert any("'price'" in m and "set to null" in m for m in messages)
+    assert any("'extra'" in m and "not in the schema" in m for m in messages)
+
+
+def test_unknown_fields_are_dropped(coerce):
+    assert coerce({"id": 1, "surprise": True}) == {"id": 1}
+
+
+@pytest.mark.parametrize("stream", ["orders", "products", "users", "enrollments"])
+def test_drifted_builtin_records_validate_after_coercion(stream):
+    schema = load_schema(stream)
+    coerce = RecordCoercer(stream, schema, logging.getLogger("test.coercion"))
+    drifted = {"id": "17"}
+    for name, prop in schema["properties"].items():
+        kinds = set(prop["type"]) - {"null"}
+        if prop.get("format") == "date-time":
+            drifted[name] = ""
+        elif kinds == {"number"} or kinds == {"integer"}:
+            drifted[name] = "12.0"
+        elif kinds == {"boolean"}:
+            drifted[name] = "false"
+    validator = Draft7Validator(schema, format_checker=date_time_checker())
+    before = list(validator.iter_errors(drifted))
+    assert before, "the drifted record must be invalid before coercion"
+    after = list(validator.iter_errors(coerce(drifted)))
+    assert not after, after[0].message

@@ -1,0 +1,26 @@
+"""README and `tap-lms --about` must say the same thing about settings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tap_lms.settings import SETTINGS_SCHEMA
+
+from conftest import run_tap
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _rows(markdown: str) -> list[str]:
+    own = set(SETTINGS_SCHEMA["properties"])
+    return [line for line in markdown.splitlines() if re.match(r"^\| (\w+) \|", line) and line.split()[1] in own]
+
+
+def test_readme_settings_table_matches_about(tmp_path):
+    about = run_tap(tmp_path, None, "--about", "--format", "markdown")
+    assert about.returncode == 0
+    readme = README.read_text(encoding="utf-8")
+    table = readme.split("<!-- settings-table", 1)[1].split("<!-- end settings-table -->", 1)[0]
+    assert _rows(table) == _rows(about.stdout)
+    assert len(_rows(table)) == len(SETTINGS_SCHEMA["properties"])

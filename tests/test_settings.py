@@ -1,0 +1,42 @@
+"""Bad settings: one line naming the setting, exit code 2, no request sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_tap
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"api_key": None}, "setting 'api_key' is required"),
+        ({"base_url": None}, "setting 'base_url' is required"),
+        ({"base_url": "ftp://files.example.com"}, "setting 'base_url' must be an http(s) URL"),
+        ({"base_url": "api.example.com"}, "setting 'base_url' must be an http(s) URL"),
+        ({"page_size": -5}, "setting 'page_size' must be at least 1"),
+        ({"page_size": "many"}, "setting 'page_size' is invalid"),
+        ({"api_key_location": "body"}, "setting 'api_key_location' is invalid: 'body' is not one of"),
+        ({"max_retries": -1}, "setting 'max_retries' must be at least 0"),
+        ({"start_date": "last tuesday"}, "setting 'start_date' must be an ISO 8601 date-time"),
+    ],
+)
+def test_bad_setting_is_one_line_and_sends_nothing(tmp_path, fresh_sandbox, overrides, expected):
+    config = {"base_url": fresh_sandbox.url, "api_key": "whatever-key", **overrides}
+    config = {k: v for k, v in config.items() if v is not None}
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    errors = [line for line in run.stderr.splitlines() if "error" in line.lower()]
+    assert errors == [f"tap-lms: error: {errors[0].split('tap-lms: error: ', 1)[1]}"]
+    assert expected in errors[0]
+    assert "Traceback" not in run.stderr
+    assert fresh_sandbox.requests == []
+
+
+def test_settings_from_environment(tmp_path, fresh_sandbox):
+    env = {"TAP_LMS_BASE_URL": fresh_sandbox.url, "TAP_LMS_API_KEY": "sandbox-key", "TAP_LMS_PAGE_SIZE": "100"}
+    run = run_tap(tmp_path, None, "--config", "ENV", env=env)
+    assert run.returncode == 0, run.stderr[-1500:]
+    assert len(run.records("groups")) == len(fresh_sandbox.data["groups"])
+    assert {r.params["limit"] for r in fresh_sandbox.requests} == {"100"}
