@@ -34,7 +34,7 @@ from tap_lms.retry import (
     parse_retry_after,
     wait_times,
 )
-from tap_lms.selectors import select_records
+from tap_lms.selectors import select_records, select_value
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -58,6 +58,12 @@ class LMSStream(RESTStream):
     records_selector: t.ClassVar[str | None] = "items"
     #: Static query parameters sent with every request of the stream.
     static_params: t.ClassVar[dict[str, t.Any]] = {}
+    #: Child streams only: the context key holding the parent's value, and the query
+    #: parameter that carries it (None when the path's `{placeholder}` does).
+    parent_context_key: t.ClassVar[str | None] = None
+    parent_param: t.ClassVar[str | None] = None
+    #: Parent streams only: context key -> record field, one per child that needs a value.
+    child_context_fields: t.ClassVar[dict[str, str]] = {}
 
     primary_keys: t.ClassVar[list[str]] = ["id"]
 
@@ -87,13 +93,30 @@ class LMSStream(RESTStream):
         """Seconds per request (`request_timeout`)."""
         return float(self.config.get("request_timeout", 60))
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:  # noqa: ARG002
-        """Coerce API drift so the record validates against this stream's SCHEMA."""
+    def _write_schema_message(self) -> None:
+        """Once per stream: the SDK writes it again for every parent of a child stream."""
+        if not getattr(self, "_schema_written", False):
+            self._schema_written = True
+            super()._write_schema_message()
+
+    @property
+    def state_partitioning_keys(self) -> list[str] | None:
+        """A child keeps one bookmark per parent value, whatever else its context holds."""
+        return [self.parent_context_key] if self.parent_context_key else None
+
+    def get_child_context(self, record: dict, context: Context | None) -> dict:  # noqa: ARG002
+        """The values this stream's children need from one of its records."""
+        return {key: select_value(record, field) for key, field in self.child_context_fields.items()}
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Coerce API drift so the record validates against the SCHEMA; children carry the parent key."""
+        if self.parent_context_key and context and row.get(self.parent_context_key) is None:
+            row[self.parent_context_key] = context.get(self.parent_context_key)
         return self._coercer(row)
 
     @cached_property
     def _coercer(self) -> RecordCoercer:
-        return RecordCoercer(self.name, self.schema, self.logger)
+        return RecordCoercer(self.name, self.effective_schema, self.logger)
 
     # --- the request loop ------------------------------------------------------
 
@@ -110,28 +133,33 @@ class LMSStream(RESTStream):
         paginator = self.new_paginator()
         params: dict[str, t.Any] | None = paginator.first_params()
         while params is not None:
-            display_path = self._display_path(context, params)
-            body = self._fetch_with_retries(context, params, display_path)
-            records = select_records(body, self.records_selector)
-            if records is None:
-                raise APIRequestError(
-                    stream=self.name,
-                    path=display_path,
-                    status=200,
-                    reason=_selector_miss(self.records_selector, body),
-                )
+            body, records, display_path = self._read_page(context, params)
             yield from records
             try:
                 params = paginator.next_params(body, len(records))
             except PaginationError as exc:
-                raise APIRequestError(
-                    stream=self.name, path=display_path, status=200, reason=str(exc)
-                ) from None
+                raise APIRequestError(stream=self.name, path=display_path, status=200, reason=str(exc)) from None
+
+    def sample_records(self, context: Context | None) -> list[dict]:
+        """The records of the first page only (schema inference, connection checks)."""
+        return self._read_page(context, self.new_paginator().first_params())[1]
+
+    def _read_page(self, context: Context | None, page_params: dict[str, t.Any]) -> tuple[t.Any, list[dict], str]:
+        """Fetch one page: its parsed body, its records, and its path as shown in messages."""
+        display_path = self._display_path(context, page_params)
+        body = self._fetch_with_retries(context, page_params, display_path)
+        records = select_records(body, self.records_selector)
+        if records is None:
+            reason = _selector_miss(self.records_selector, body)
+            raise APIRequestError(stream=self.name, path=display_path, status=200, reason=reason)
+        return body, records, display_path
 
     def query_params(self, context: Context | None, page_params: dict[str, t.Any]) -> dict[str, t.Any]:
         """Query parameters of one page, without the API key."""
-        del context
-        return {**self.static_params, **page_params}
+        params = {**self.static_params, **page_params}
+        if self.parent_param and context is not None:
+            params[self.parent_param] = context.get(self.parent_context_key)
+        return params
 
     def _display_path(self, context: Context | None, page_params: dict[str, t.Any]) -> str:
         query = urlencode(self.query_params(context, page_params), doseq=True)

@@ -94,6 +94,22 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
         description="Seconds to wait for one response before it counts as a failed try.",
     ),
     th.Property(
+        "resources",
+        th.ArrayType(th.CustomType({"type": ["string", "object"]})),
+        title="Resources",
+        description=(
+            "Streams to extract, in the seeds' dlt `rest_api` shape: built-in names (`\"courses\"`) or objects "
+            "with `name`, `endpoint` (`path`, `params`, `data_selector`, `paginator`), `primary_key`, "
+            "`write_disposition`, `schema`. Absent: the eleven built-in streams."
+        ),
+    ),
+    th.Property(
+        "resource_defaults",
+        th.ObjectType(),
+        title="Resource defaults",
+        description="Deep-merged under every entry of `resources`; an entry's own values win.",
+    ),
+    th.Property(
         "user_agent",
         th.StringType,
         title="User agent",

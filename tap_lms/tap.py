@@ -8,6 +8,11 @@ import typing as t
 from singer_sdk import Tap
 
 from tap_lms import redaction
+from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
+from tap_lms.errors import ConfigurationError
+from tap_lms.inference import infer_schema
+from tap_lms.resources import ResourceSpec, in_dependency_order, link_children, parse_resources, stream_class
+from tap_lms.selectors import select_value
 from tap_lms.settings import SETTINGS_SCHEMA, apply_defaults, validate_settings
 from tap_lms.streams import BUILTIN_STREAMS
 
@@ -43,5 +48,42 @@ class TapLMS(Tap):
         return []
 
     def discover_streams(self) -> list[Stream]:
-        """The eleven built-in streams of seed 004."""
-        return [stream_class(tap=self) for stream_class in BUILTIN_STREAMS.values()]
+        """The eleven built-in streams, or exactly the resources the settings declare."""
+        if self.config.get("resources") is None:
+            return [builtin(tap=self) for builtin in BUILTIN_STREAMS.values()]
+        specs = parse_resources(
+            self.config["resources"],
+            self.config.get("resource_defaults"),
+            page_size=int(self.config.get("page_size") or DEFAULT_PAGE_SIZE),
+        )
+        classes: dict[str, type[LMSStream]] = {}
+        for spec in in_dependency_order(specs):
+            schema = spec.schema or self._catalog_schema(spec.name) or self._infer_schema(spec, classes)
+            classes[spec.name] = stream_class(spec, copy.deepcopy(schema))
+        link_children(classes, specs)
+        return [classes[spec.name](tap=self) for spec in specs]
+
+    def _catalog_schema(self, name: str) -> dict | None:
+        """The schema a `--catalog` gives for `name`: an edited inference wins over a new one."""
+        entry = self.input_catalog.get(name) if self.input_catalog else None
+        return entry.schema.to_dict() if entry is not None and entry.schema.properties else None
+
+    def _infer_schema(self, spec: ResourceSpec, ready: dict[str, type[LMSStream]]) -> dict:
+        """Sample the first page (of the first parent's first child page) and infer a schema."""
+        for setting in ("base_url", "api_key"):
+            if not self.config.get(setting):
+                msg = f"resource '{spec.name}' has no 'schema', and inferring one needs setting '{setting}'"
+                raise ConfigurationError(msg)
+        probe = stream_class(spec, {"type": "object", "properties": {}})(tap=self)
+        context = None
+        if spec.parent:
+            parent = ready[spec.parent.parent](tap=self)
+            parents = parent.sample_records(None)
+            if not parents:
+                self.logger.warning("Resource '%s': its parent has no records to sample; schema left empty", spec.name)
+                return {"type": "object", "properties": {}}
+            context = {spec.parent.context_key: select_value(parents[0], spec.parent.field)}
+        records = probe.sample_records(context)
+        source = probe.get_url(context)[len(probe.url_base) :]
+        self.logger.info("Resource '%s': schema inferred from %d record(s) of %s", spec.name, len(records), source)
+        return infer_schema(records, source=source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -29,8 +30,9 @@ def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
     """The shared sandbox with no faults, an empty request log and default options."""
     sandbox.reset()
     defaults = type(sandbox.options)()
-    for name in ("api_key", "key_name", "key_location", "latency", "page_meta", "offset_total", "max_limit"):
-        setattr(sandbox.options, name, getattr(defaults, name))
+    for option in dataclasses.fields(defaults):
+        if option.name not in {"scale", "seed"}:  # the data itself stays, so it is generated once
+            setattr(sandbox.options, option.name, getattr(defaults, option.name))
     yield sandbox
     sandbox.reset()
 

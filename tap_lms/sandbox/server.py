@@ -11,6 +11,7 @@ and every request is logged (without the key) so tests can count them.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import threading
@@ -39,6 +40,10 @@ ROUTES: dict[str, str] = {
     "/v1/resource": "resource",
 }
 OFFSET_ROUTES = frozenset({"/v1/resource"})
+#: Parent-scoped lists: /v1/courses/7/reviews lists the reviews whose course_id is 7.
+NESTED_ROUTE = re.compile(r"^/v1/(courses|promotions)/(\d+)/(reviews|coupons)$")
+PARENT_PARAMS = {"/v1/course_reviews": "course_id", "/v1/coupons": "promotion_id"}
+NESTED_FILTERS = {("courses", "reviews"): "course_id", ("promotions", "coupons"): "promotion_id"}
 PAGING_PARAMS = frozenset({"page", "limit", "offset"})
 DEFAULT_KEY = "sandbox-key"
 
@@ -58,6 +63,7 @@ class SandboxOptions:
     page_meta: bool = True  # seed 004's meta.pagination
     offset_total: bool = True  # the generic resource's `total`
     max_limit: int = 1000
+    parent_required: bool = False  # like the real API: reviews need course_id, coupons promotion_id
 
 
 @dataclass
@@ -162,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         if opts.latency:
             time.sleep(opts.latency)
         key = params.pop(opts.key_name, None)
-        logged = self._logged = LoggedRequest(path=url.path, params=params, status=0)
+        logged = self._logged = LoggedRequest(path=url.path, params=dict(params), status=0)
         sandbox.log(logged)
 
         fault = sandbox.faults.pick(url.path)
@@ -174,6 +180,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(401, {"error": "unauthorized", "message": "Invalid or missing API key"})
             return
         dataset = ROUTES.get(url.path)
+        nested = NESTED_ROUTE.match(url.path)
+        if nested and (nested[1], nested[3]) in NESTED_FILTERS:
+            dataset = nested[3]
+            params[NESTED_FILTERS[nested[1], nested[3]]] = nested[2]
+        required = PARENT_PARAMS.get(url.path)
+        if required and self.server.sandbox.options.parent_required and not params.get(required):
+            self._json(422, {"error": "unprocessable", "message": f"{required} is required"})
+            return
         if dataset is None:
             self._json(404, {"error": "not_found", "message": f"No route {url.path}"})
             return
@@ -329,4 +343,14 @@ def _filtered(records: tuple[dict, ...], params: dict[str, str]) -> list[dict]:
     known = {k: v for k, v in filters.items() if k in records[0]}
     if not known:
         return list(records)
-    return [r for r in records if all(str(r.get(k)) == v for k, v in known.items())]
+    return [r for r in records if all(_same(r.get(k), v) for k, v in known.items())]
+
+
+def _same(stored: t.Any, wanted: str) -> bool:  # noqa: ANN401
+    """Filter on the value, not its serialisation: a drifted "12.0" is still course 12."""
+    if str(stored) == wanted:
+        return True
+    try:
+        return float(stored) == float(wanted)
+    except (TypeError, ValueError):
+        return False

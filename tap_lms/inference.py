@@ -1,0 +1,109 @@
+"""A JSON Schema guessed from sample records, for resources declared without one.
+
+Guessing is conservative so that later pages still fit: every field is
+nullable, integers and numbers together widen to number, any other conflict
+widens to string, and a string field is only a `date-time` when every sampled
+value is an ISO 8601 timestamp. Nested objects and arrays are described too, so
+targets get columns rather than opaque blobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import typing as t
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
+
+
+class _Shape:
+    """What the sampled values of one field looked like."""
+
+    def __init__(self) -> None:
+        self.kinds: set[str] = set()
+        self.saw_text = False
+        self.all_timestamps = True
+        self.all_numeric_text = True
+        self.all_boolean_text = True
+        self.properties: dict[str, _Shape] = {}
+        self.items: _Shape | None = None
+
+    def add(self, value: t.Any) -> None:  # noqa: ANN401
+        if value is None:
+            self.kinds.add("null")
+        elif isinstance(value, bool):
+            self.kinds.add("boolean")
+        elif isinstance(value, int):
+            self.kinds.add("integer")
+        elif isinstance(value, float):
+            self.kinds.add("number")
+        elif isinstance(value, str):
+            self.kinds.add("string")
+            text = value.strip()
+            if text:  # an empty string is drift for "no value", whatever the field's type
+                self.saw_text = True
+                self.all_timestamps = self.all_timestamps and _is_timestamp(text)
+                self.all_numeric_text = self.all_numeric_text and bool(_NUMBER.match(text))
+                self.all_boolean_text = self.all_boolean_text and text.lower() in {"true", "false"}
+        elif isinstance(value, dict):
+            self.kinds.add("object")
+            for key, item in value.items():
+                self.properties.setdefault(key, _Shape()).add(item)
+        elif isinstance(value, list):
+            self.kinds.add("array")
+            self.items = self.items or _Shape()
+            for item in value:
+                self.items.add(item)
+        else:
+            self.kinds.add("string")
+            self.all_timestamps = self.all_numeric_text = self.all_boolean_text = False
+
+    def _kind(self) -> str:
+        kinds = self.kinds - {"null"}
+        if "string" in kinds and len(kinds) > 1:
+            # Numbers or booleans that sometimes arrive as text are still numbers or booleans.
+            if self.all_numeric_text and kinds <= {"string", "integer", "number"}:
+                kinds = (kinds - {"string"}) | {"number"}
+            elif self.all_boolean_text and kinds == {"string", "boolean"}:
+                kinds = {"boolean"}
+        if kinds == {"integer", "number"}:
+            kinds = {"number"}
+        return kinds.pop() if len(kinds) == 1 else "string"
+
+    def schema(self, *, nullable: bool = True) -> dict[str, t.Any]:
+        kind = self._kind()
+        result: dict[str, t.Any] = {"type": [kind, "null"] if nullable else kind}
+        if kind == "string" and self.saw_text and self.all_timestamps and self.kinds - {"null"} == {"string"}:
+            result["format"] = "date-time"
+        elif kind == "object":
+            result["properties"] = {k: s.schema() for k, s in self.properties.items()}
+        elif kind == "array":
+            items = self.items
+            result["items"] = items.schema(nullable="null" in items.kinds) if items and items.kinds else {}
+        return result
+
+
+def _is_timestamp(text: str) -> bool:
+    if not _TIMESTAMP.match(text):
+        return False
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def infer_schema(records: t.Iterable[dict[str, t.Any]], *, source: str) -> dict[str, t.Any]:
+    """A nullable JSON Schema that every record in `records` satisfies."""
+    top = _Shape()
+    count = 0
+    for record in records:
+        top.add(record)
+        count += 1
+    properties = {k: s.schema() for k, s in top.properties.items()}
+    return {
+        "type": "object",
+        "description": f"Inferred by tap-lms from {count} sample record(s) of {source}; edit and pass back with --catalog.",
+        "properties": properties,
+    }

@@ -1,0 +1,306 @@
+"""Streams from the seeds' own configuration: dlt `rest_api` `resources` as settings.
+
+A user who already has a dlt-style config pastes its `resource_defaults` and
+`resources` into tap-lms settings and gets a Singer stream per resource. This
+module only turns that config into stream *classes*: it validates every key
+(one-line errors naming the resource), deep-merges the defaults, starts a
+built-in name from its built-in definition, and wires parent-scoped resources as
+SDK child streams. Requests, paging and retries stay in `LMSStream`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import typing as t
+from dataclasses import dataclass, field
+
+from tap_lms.client import LMSStream
+from tap_lms.errors import ConfigurationError
+from tap_lms.pagination import build_paginator
+from tap_lms.streams import BUILTIN_STREAMS
+
+ENTRY_KEYS = frozenset({"name", "endpoint", "primary_key", "write_disposition", "schema"})
+ENDPOINT_KEYS = frozenset({"path", "method", "params", "data_selector", "paginator", "incremental"})
+WRITE_DISPOSITIONS = frozenset({"merge", "append"})
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PATH_REFERENCE = re.compile(r"\{resources\.([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+@dataclass
+class ParentLink:
+    """A child resource's dependency on one field of a parent resource's records."""
+
+    parent: str
+    field: str
+    context_key: str  # name of the value in the child's context (and in its records)
+    param: str | None  # query parameter carrying it, or None when it goes in the path
+
+
+@dataclass
+class ResourceSpec:
+    """One resource after defaults, built-in overlay and validation."""
+
+    name: str
+    path: str
+    data_selector: str | None
+    paginator: dict[str, t.Any] | str
+    static_params: dict[str, t.Any] = field(default_factory=dict)
+    primary_key: list[str] = field(default_factory=list)
+    schema: dict | None = None
+    parent: ParentLink | None = None
+    incremental: dict[str, t.Any] | None = None
+    builtin: type[LMSStream] | None = None
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """`override` on top of `base`, recursively for nested objects; neither is modified."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def builtin_definition(stream_class: type[LMSStream]) -> dict[str, t.Any]:
+    """A built-in stream written as a seed-style resource entry."""
+    return {
+        "name": stream_class.name,
+        "endpoint": {
+            "path": stream_class.path,
+            "data_selector": stream_class.records_selector,
+            "paginator": copy.deepcopy(stream_class.paginator_spec),
+        },
+        "primary_key": list(stream_class.primary_keys),
+        "write_disposition": "merge",
+    }
+
+
+def parse_resources(resources: t.Sequence[t.Any], defaults: dict | None, *, page_size: int) -> list[ResourceSpec]:
+    """Validate and normalise the `resources` setting; raise ConfigurationError on the first problem."""
+    if not isinstance(resources, (list, tuple)) or not resources:
+        msg = "setting 'resources' must be a non-empty list of resource names or objects"
+        raise ConfigurationError(msg)
+    if defaults is not None and not isinstance(defaults, dict):
+        msg = "setting 'resource_defaults' must be an object"
+        raise ConfigurationError(msg)
+    specs = [_parse_entry(entry, defaults or {}, position, page_size) for position, entry in enumerate(resources, 1)]
+    names = [spec.name for spec in specs]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        msg = f"resource '{duplicated[0]}' is listed more than once in 'resources'"
+        raise ConfigurationError(msg)
+    for spec in specs:
+        if spec.parent and spec.parent.parent not in names:
+            msg = (
+                f"resource '{spec.name}': resolves '{spec.parent.field}' from resource '{spec.parent.parent}', "
+                "which is not in 'resources'"
+            )
+            raise ConfigurationError(msg)
+        if spec.parent and spec.parent.parent == spec.name:
+            msg = f"resource '{spec.name}': cannot resolve parameters from itself"
+            raise ConfigurationError(msg)
+    return specs
+
+
+def _parse_entry(entry: t.Any, defaults: dict, position: int, page_size: int) -> ResourceSpec:  # noqa: ANN401, C901, PLR0912
+    if isinstance(entry, str):
+        entry = {"name": entry}
+    if not isinstance(entry, dict):
+        msg = f"resource #{position} must be a name or an object, got {type(entry).__name__}"
+        raise ConfigurationError(msg)
+    name = entry.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        msg = f"resource #{position}: 'name' must be a word of letters, digits and underscores, got {name!r}"
+        raise ConfigurationError(msg)
+    builtin = BUILTIN_STREAMS.get(name)
+    base = deep_merge(defaults, builtin_definition(builtin)) if builtin else defaults
+    merged = deep_merge(base, entry)
+
+    unknown = sorted(set(merged) - ENTRY_KEYS)
+    if unknown:
+        msg = f"resource '{name}': unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(ENTRY_KEYS))})"
+        raise ConfigurationError(msg)
+    endpoint = merged.get("endpoint")
+    if isinstance(endpoint, str):  # dlt allows the bare path
+        endpoint = {"path": endpoint}
+    if not isinstance(endpoint, dict) or not endpoint.get("path"):
+        msg = f"resource '{name}': 'endpoint' needs a 'path' (e.g. /v1/{name})"
+        raise ConfigurationError(msg)
+    unknown = sorted(set(endpoint) - ENDPOINT_KEYS)
+    if unknown:
+        msg = f"resource '{name}': unknown endpoint key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(ENDPOINT_KEYS))})"
+        raise ConfigurationError(msg)
+    method = str(endpoint.get("method", "GET")).upper()
+    if method != "GET":
+        msg = f"resource '{name}': only GET endpoints can be read, got method {method}"
+        raise ConfigurationError(msg)
+
+    primary_key = merged.get("primary_key", [])
+    primary_key = [primary_key] if isinstance(primary_key, str) else list(primary_key or [])
+    # Unset: merge on the key when there is one (what Singer targets do with key_properties), else append.
+    disposition = merged.get("write_disposition", "merge" if primary_key else "append")
+    if isinstance(disposition, dict):
+        disposition = disposition.get("disposition")
+    if disposition not in WRITE_DISPOSITIONS:
+        msg = f"resource '{name}': write_disposition {disposition!r} is not supported (use merge or append)"
+        raise ConfigurationError(msg)
+    if disposition == "merge" and not primary_key:
+        msg = f"resource '{name}': write_disposition 'merge' needs a primary_key"
+        raise ConfigurationError(msg)
+    if disposition == "append":
+        primary_key = []
+
+    schema = merged.get("schema")
+    if schema is not None and (not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict)):
+        msg = f"resource '{name}': 'schema' must be a JSON Schema object with 'properties'"
+        raise ConfigurationError(msg)
+
+    paginator = endpoint.get("paginator", {"type": "single_page"})
+    build_paginator(paginator, owner=name, default_limit=page_size)  # validates now, not mid-sync
+    path, parent = _path_reference(name, str(endpoint["path"]))
+    static_params, param_parent, incremental = _split_params(name, endpoint.get("params") or {})
+    if parent and param_parent:
+        msg = f"resource '{name}': resolve from one parent only (path and params both do)"
+        raise ConfigurationError(msg)
+    parent = parent or param_parent
+    if parent and parent.param is None and "{" + parent.context_key + "}" not in path:
+        msg = f"resource '{name}': path {path!r} has no placeholder for '{parent.context_key}'"
+        raise ConfigurationError(msg)
+    incremental = _endpoint_incremental(name, endpoint.get("incremental"), incremental)
+    return ResourceSpec(
+        name=name,
+        path=path,
+        data_selector=endpoint.get("data_selector"),
+        paginator=paginator,
+        static_params=static_params,
+        primary_key=primary_key,
+        schema=copy.deepcopy(schema) if schema is not None else (builtin.schema if builtin else None),
+        parent=parent,
+        incremental=incremental,
+        builtin=builtin,
+    )
+
+
+def _path_reference(name: str, path: str) -> tuple[str, ParentLink | None]:
+    """`/v1/courses/{resources.courses.id}/reviews` -> `/v1/courses/{courses_id}/reviews` and the link."""
+    references = _PATH_REFERENCE.findall(path)
+    if not references:
+        return path, None
+    if len({parent for parent, _ in references}) > 1:
+        msg = f"resource '{name}': path refers to more than one parent resource"
+        raise ConfigurationError(msg)
+    parent, field_name = references[0]
+    context_key = f"{parent}_{field_name.replace('.', '_')}"
+    return _PATH_REFERENCE.sub("{" + context_key + "}", path), ParentLink(parent, field_name, context_key, None)
+
+
+def _split_params(
+    name: str, params: dict[str, t.Any]
+) -> tuple[dict[str, t.Any], ParentLink | None, dict[str, t.Any] | None]:
+    """Static parameters, a `resolve` parameter and an `incremental` parameter, apart."""
+    if not isinstance(params, dict):
+        msg = f"resource '{name}': endpoint 'params' must be an object"
+        raise ConfigurationError(msg)
+    static: dict[str, t.Any] = {}
+    parent: ParentLink | None = None
+    incremental: dict[str, t.Any] | None = None
+    for param, value in params.items():
+        if not isinstance(value, dict):
+            static[param] = value
+            continue
+        kind = value.get("type")
+        if kind == "resolve":
+            missing = [k for k in ("resource", "field") if not value.get(k)]
+            if missing or parent is not None:
+                msg = f"resource '{name}': param '{param}' resolve needs 'resource' and 'field', and only one resolve"
+                raise ConfigurationError(msg)
+            parent = ParentLink(value["resource"], value["field"], param, param)
+        elif kind == "incremental":
+            if not value.get("cursor_path"):
+                msg = f"resource '{name}': incremental param '{param}' needs a 'cursor_path'"
+                raise ConfigurationError(msg)
+            incremental = {"start_param": param, **{k: v for k, v in value.items() if k != "type"}}
+        else:
+            msg = f"resource '{name}': param '{param}' has unknown type {kind!r} (use resolve or incremental)"
+            raise ConfigurationError(msg)
+    return static, parent, incremental
+
+
+def _endpoint_incremental(
+    name: str, endpoint_incremental: t.Any, from_params: dict[str, t.Any] | None  # noqa: ANN401
+) -> dict[str, t.Any] | None:
+    if endpoint_incremental is None:
+        return from_params
+    if from_params is not None:
+        msg = f"resource '{name}': declare incremental loading once (endpoint.incremental or a param)"
+        raise ConfigurationError(msg)
+    if not isinstance(endpoint_incremental, dict) or not endpoint_incremental.get("cursor_path"):
+        msg = f"resource '{name}': endpoint.incremental needs 'start_param' and 'cursor_path'"
+        raise ConfigurationError(msg)
+    if not endpoint_incremental.get("start_param"):
+        msg = f"resource '{name}': endpoint.incremental needs 'start_param'"
+        raise ConfigurationError(msg)
+    return dict(endpoint_incremental)
+
+
+def stream_class(spec: ResourceSpec, schema: dict) -> type[LMSStream]:
+    """The stream class of one resource (a subclass of its built-in when it names one)."""
+    base = spec.builtin or LMSStream
+    attributes: dict[str, t.Any] = {
+        "__doc__": f"Resource '{spec.name}' declared in settings ({spec.path}).",
+        "__module__": __name__,
+        "name": spec.name,
+        "path": spec.path,
+        "records_selector": spec.data_selector,
+        "paginator_spec": spec.paginator,
+        "static_params": dict(spec.static_params),
+        "primary_keys": list(spec.primary_key),
+        "schema": schema,
+        "child_context_fields": {},
+    }
+    if spec.parent:
+        attributes["parent_context_key"] = spec.parent.context_key
+        attributes["parent_param"] = spec.parent.param
+    class_name = "".join(part.title() for part in spec.name.split("_")) + "ResourceStream"
+    return type(class_name, (base,), attributes)
+
+
+def link_children(classes: dict[str, type[LMSStream]], specs: t.Sequence[ResourceSpec]) -> None:
+    """Make each parent-scoped resource an SDK child stream of its parent."""
+    for spec in specs:
+        if spec.parent is None:
+            continue
+        child, parent = classes[spec.name], classes[spec.parent.parent]
+        child.parent_stream_type = parent
+        parent.child_context_fields[spec.parent.context_key] = spec.parent.field
+        properties = child.schema.setdefault("properties", {})
+        if spec.parent.context_key not in properties:
+            parent_field = parent.schema.get("properties", {}).get(spec.parent.field, {})
+            field_type = parent_field.get("type", ["string", "null"])
+            field_type = [field_type] if isinstance(field_type, str) else list(field_type)
+            properties[spec.parent.context_key] = {"type": sorted(set(field_type) | {"null"})}
+
+
+def in_dependency_order(specs: t.Sequence[ResourceSpec]) -> list[ResourceSpec]:
+    """Parents before their children (schema inference of a child samples its parent first)."""
+    by_name = {spec.name: spec for spec in specs}
+    ordered: list[ResourceSpec] = []
+    visiting: set[str] = set()
+
+    def visit(spec: ResourceSpec) -> None:
+        if spec in ordered:
+            return
+        if spec.name in visiting:
+            msg = f"resource '{spec.name}': parent resources form a cycle"
+            raise ConfigurationError(msg)
+        visiting.add(spec.name)
+        if spec.parent:
+            visit(by_name[spec.parent.parent])
+        ordered.append(spec)
+
+    for spec in specs:
+        visit(spec)
+    return ordered

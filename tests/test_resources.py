@@ -1,0 +1,239 @@
+"""Declarative resources: the seeds' dlt `rest_api` configs, pasted as settings, drive the streams."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft7Validator
+
+from tap_lms.errors import ConfigurationError
+from tap_lms.inference import infer_schema
+from tap_lms.resources import parse_resources
+from tap_lms.schemas import load_schema
+from tap_lms.streams import BUILTIN_STREAMS
+
+from conftest import base_config, date_time_checker, expected_ids, run_tap
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def seed_settings(seed: str, server, **overrides) -> dict:  # noqa: ANN001
+    """A seed's rest_api config as tap-lms settings, with the README's client mapping."""
+    rest_api = json.loads((FIXTURES / f"seed{seed}_rest_api.json").read_text())
+    client = rest_api["client"]
+    settings = {
+        "base_url": server.url,  # client.base_url
+        "api_key": "sandbox-key",  # client.auth.api_key
+        "api_key_name": client["auth"]["name"],  # client.auth.name
+        "api_key_location": client["auth"]["location"],  # client.auth.location
+        "resource_defaults": rest_api["resource_defaults"],
+        "resources": rest_api["resources"],
+        "backoff_factor": 0.01,
+    }
+    return {**settings, **overrides}
+
+
+def _assert_valid(run, stream: str) -> None:  # noqa: ANN001
+    schema = next(m["schema"] for m in run.of_type("SCHEMA") if m["stream"] == stream)
+    validator = Draft7Validator(schema, format_checker=date_time_checker())
+    for record in run.records(stream):
+        errors = list(validator.iter_errors(record))
+        assert not errors, errors[0].message
+
+
+@pytest.mark.parametrize("with_total", [True, False])
+def test_seed_000_config_syncs_every_record_once(tmp_path, fresh_sandbox, with_total):
+    fresh_sandbox.options.offset_total = with_total
+    fresh_sandbox.options.key_location = "query"  # seed 000 puts the key in the query string
+    run = run_tap(tmp_path, seed_settings("000", fresh_sandbox))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert {m["stream"] for m in run.of_type("SCHEMA")} == {"lms_data"}
+    assert sorted(r["id"] for r in run.records("lms_data")) == expected_ids(fresh_sandbox, "resource")
+    _assert_valid(run, "lms_data")
+    pages = math.ceil(len(fresh_sandbox.data["resource"]) / 100)
+    # One request samples the first page for schema inference, then the sync reads every page once.
+    assert len(fresh_sandbox.requests_to("/v1/resource")) == 1 + pages
+    schema = run.of_type("SCHEMA")[0]["schema"]
+    assert schema["properties"]["value"]["type"] == ["number", "null"]  # drifted "12.0" strings did not win
+    assert schema["properties"]["updated_at"]["format"] == "date-time"
+
+
+def test_seed_004_config_gives_the_builtins_with_their_schemas(tmp_path, fresh_sandbox):
+    fresh_sandbox.options.key_location = "header"
+    run = run_tap(tmp_path, seed_settings("004", fresh_sandbox))
+    assert run.returncode == 0, run.stderr[-2000:]
+    schemas = {m["stream"]: m["schema"] for m in run.of_type("SCHEMA")}
+    assert set(schemas) == set(BUILTIN_STREAMS)
+    for name, schema in schemas.items():
+        assert schema["properties"] == load_schema(name)["properties"], name
+        assert len(run.records(name)) == len(fresh_sandbox.data[BUILTIN_STREAMS[name].path.rsplit("/", 1)[1]
+                                                              .replace("collections", "categories")
+                                                              .replace("course_reviews", "reviews")])
+
+
+def _parent_config(server, child: dict) -> dict:  # noqa: ANN001
+    return base_config(
+        server,
+        resource_defaults={
+            "primary_key": "id",
+            "endpoint": {"data_selector": "items", "paginator": {"type": "page_number"}},
+        },
+        resources=["courses", child],
+    )
+
+
+def test_parent_scoped_reviews_by_param(tmp_path, fresh_sandbox):
+    fresh_sandbox.options.parent_required = True
+    plain = run_tap(tmp_path, base_config(fresh_sandbox, resources=["reviews"]))
+    assert plain.returncode == 1 and "HTTP 422" in plain.stderr  # the API really needs course_id
+    fresh_sandbox.reset()
+
+    child = {
+        "name": "reviews",
+        "endpoint": {"params": {"course_id": {"type": "resolve", "resource": "courses", "field": "id"}}},
+    }
+    run = run_tap(tmp_path, _parent_config(fresh_sandbox, child))
+    assert run.returncode == 0, run.stderr[-2000:]
+    reviews = run.records("reviews")
+    assert sorted(r["id"] for r in reviews) == expected_ids(fresh_sandbox, "reviews")
+    courses = {c["id"] for c in run.records("courses")}
+    asked = {int(r.params["course_id"]) for r in fresh_sandbox.requests_to("/v1/course_reviews")}
+    assert asked == courses
+    assert all(r["course_id"] in courses for r in reviews)
+    assert [m["stream"] for m in run.of_type("SCHEMA")].count("reviews") == 1
+    _assert_valid(run, "reviews")
+
+
+def test_parent_scoped_reviews_by_path_placeholder(tmp_path, fresh_sandbox):
+    child = {"name": "course_reviews", "endpoint": {"path": "/v1/courses/{resources.courses.id}/reviews"}}
+    run = run_tap(tmp_path, _parent_config(fresh_sandbox, child))
+    assert run.returncode == 0, run.stderr[-2000:]
+    reviews = run.records("course_reviews")
+    assert sorted(r["id"] for r in reviews) == expected_ids(fresh_sandbox, "reviews")
+    assert all(r["courses_id"] == r["course_id"] for r in reviews)  # the parent key travels with each record
+    _assert_valid(run, "course_reviews")
+
+
+def test_builtin_name_with_overrides_and_defaults(tmp_path, fresh_sandbox):
+    # Precedence: resource_defaults < the built-in definition < the entry's own fields.
+    config = base_config(
+        fresh_sandbox,
+        resource_defaults={"write_disposition": "append", "endpoint": {"params": {"locale": "en"}}},
+        resources=["groups", {"name": "coupons", "write_disposition": "append", "endpoint": {"paginator": {"limit": 200}}}],
+    )
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert {m["stream"]: m["key_properties"] for m in run.of_type("SCHEMA")} == {"groups": ["id"], "coupons": []}
+    assert {r.params["limit"] for r in fresh_sandbox.requests_to("/v1/coupons")} == {"200"}
+    assert {r.params["locale"] for r in fresh_sandbox.requests} == {"en"}
+    assert len(run.records("coupons")) == len(fresh_sandbox.data["coupons"])
+
+
+def test_explicit_schema_wins_and_skips_sampling(tmp_path, fresh_sandbox):
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}
+    resource = {
+        "name": "items",
+        "primary_key": "id",
+        "schema": schema,
+        "endpoint": {"path": "/v1/resource", "data_selector": "data", "paginator": {"type": "offset", "limit": 500}},
+    }
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=[resource]))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.of_type("SCHEMA")[0]["schema"]["properties"] == schema["properties"]
+    assert set(run.records("items")[0]) == {"id", "name"}
+    assert len(fresh_sandbox.requests_to("/v1/resource")) == 3  # 1,234 records / 500: no sampling request
+
+
+def test_inferred_schema_round_trips_through_the_catalog(tmp_path, fresh_sandbox):
+    config = seed_settings("000", fresh_sandbox)
+    catalog = json.loads(run_tap(tmp_path, config, "--discover").stdout)
+    entry = catalog["streams"][0]
+    assert "Inferred by tap-lms" in entry["schema"]["description"]
+    entry["schema"]["properties"]["value"] = {"type": ["string", "null"]}  # the user's edit
+    fresh_sandbox.reset()
+    run = run_tap(tmp_path, config, catalog=catalog)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.of_type("SCHEMA")[0]["schema"]["properties"]["value"] == {"type": ["string", "null"]}
+    assert all(isinstance(r["value"], str) for r in run.records("lms_data") if r["value"] is not None)
+    assert len(fresh_sandbox.requests_to("/v1/resource")) == 13  # no sampling: the catalog had the schema
+
+
+def test_selector_that_finds_nothing_names_the_keys(tmp_path, fresh_sandbox):
+    resource = {"name": "things", "primary_key": "id", "endpoint": {"path": "/v1/resource", "data_selector": "results"}}
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=[resource]))
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert "stream 'things'" in last and "no 'results' in the response" in last and "data, total" in last
+
+
+def test_jsonpath_selector(tmp_path, fresh_sandbox):
+    resource = {
+        "name": "things",
+        "primary_key": "id",
+        "endpoint": {"path": "/v1/resource", "data_selector": "$.data[*]", "paginator": {"type": "offset"}},
+    }
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=[resource], page_size=1000))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert len(run.records("things")) == len(fresh_sandbox.data["resource"])
+
+
+ENDPOINT = {"path": "/v1/resource", "data_selector": "data"}
+
+
+@pytest.mark.parametrize(
+    ("resources", "message"),
+    [
+        ([{"name": "x", "endpoint": {**ENDPOINT, "paginator": {"type": "cursor"}}}], "resource 'x': unknown paginator type 'cursor'"),
+        ([{"name": "x", "endpoint": {**ENDPOINT, "paginator": {"type": "offset", "size": 5}}}], "resource 'x': unknown key(s) size"),
+        ([{"name": "x", "endpoint": ENDPOINT, "table_name": "y"}], "resource 'x': unknown key(s) table_name"),
+        ([{"name": "x", "endpoint": {**ENDPOINT, "verb": "GET"}}], "resource 'x': unknown endpoint key(s) verb"),
+        ([{"name": "x", "endpoint": {**ENDPOINT, "method": "POST"}}], "resource 'x': only GET endpoints"),
+        ([{"name": "x", "endpoint": ENDPOINT, "write_disposition": "replace"}], "resource 'x': write_disposition 'replace'"),
+        ([{"name": "x", "endpoint": ENDPOINT, "primary_key": [], "write_disposition": "merge"}],
+         "resource 'x': write_disposition 'merge' needs a primary_key"),
+        ([{"name": "x"}], "resource 'x': 'endpoint' needs a 'path'"),
+        ([{"endpoint": ENDPOINT}], "resource #1: 'name' must be"),
+        (["courses", "courses"], "resource 'courses' is listed more than once"),
+        ([{"name": "r", "endpoint": {**ENDPOINT, "params": {"c": {"type": "resolve", "resource": "courses", "field": "id"}}}}],
+         "resource 'r': resolves 'id' from resource 'courses', which is not in 'resources'"),
+        ([{"name": "r", "endpoint": {**ENDPOINT, "params": {"c": {"type": "magic"}}}}], "resource 'r': param 'c' has unknown type 'magic'"),
+        ([{"name": "x", "endpoint": ENDPOINT, "schema": {"type": "object"}}], "resource 'x': 'schema' must be a JSON Schema"),
+        ([], "setting 'resources' must be a non-empty list"),
+    ],
+)
+def test_configuration_errors_name_the_resource(resources, message):
+    with pytest.raises(ConfigurationError) as failure:
+        parse_resources(resources, {"primary_key": "id"}, page_size=100)
+    assert message in str(failure.value)
+
+
+def test_configuration_error_on_the_command_line(tmp_path, fresh_sandbox):
+    config = base_config(fresh_sandbox, resources=[{"name": "x", "endpoint": {**ENDPOINT, "paginator": "cursor"}}])
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].startswith("tap-lms: error: resource 'x': unknown paginator type")
+    assert "Traceback" not in run.stderr
+    assert fresh_sandbox.requests == []
+
+
+def test_inference_widens_conservatively():
+    schema = infer_schema(
+        [
+            {"a": 1, "b": 1, "c": "x", "d": "2024-01-01T00:00:00Z", "e": {"f": True}, "g": [1, 2], "h": "true"},
+            {"a": 2.5, "b": "two", "c": None, "d": "", "e": None, "g": [], "h": False, "i": None},
+            {"a": "3.5", "b": 3, "c": "y", "d": None, "g": None, "h": None},
+        ],
+        source="/v1/x",
+    )
+    props = schema["properties"]
+    assert props["a"] == {"type": ["number", "null"]}  # int + float + numeric text
+    assert props["b"] == {"type": ["string", "null"]}  # int + non-numeric text conflict
+    assert props["c"] == {"type": ["string", "null"]}
+    assert props["d"] == {"type": ["string", "null"], "format": "date-time"}
+    assert props["e"] == {"type": ["object", "null"], "properties": {"f": {"type": ["boolean", "null"]}}}
+    assert props["g"] == {"type": ["array", "null"], "items": {"type": "integer"}}
+    assert props["h"] == {"type": ["boolean", "null"]}
+    assert props["i"] == {"type": ["string", "null"]}
