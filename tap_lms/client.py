@@ -13,6 +13,7 @@ instead of asking for one more.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import typing as t
 from functools import cached_property
@@ -20,11 +21,14 @@ from urllib.parse import urlencode
 
 import backoff
 import requests
+from singer_sdk.helpers._state import SIGNPOST_MARKER
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 
 from tap_lms import __version__
 from tap_lms.coercion import RecordCoercer
 from tap_lms.errors import APIRequestError
+from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
 from tap_lms.pagination import PaginationError, Paginator, build_paginator
 from tap_lms.redaction import redact
 from tap_lms.retry import (
@@ -64,8 +68,16 @@ class LMSStream(RESTStream):
     parent_param: t.ClassVar[str | None] = None
     #: Parent streams only: context key -> record field, one per child that needs a value.
     child_context_fields: t.ClassVar[dict[str, str]] = {}
+    #: Incremental streams: the query parameter that filters by the replication key
+    #: (None: the API cannot filter, so the stream stays FULL_TABLE), and the value to
+    #: start from when there is neither state nor `start_date`.
+    incremental_param: t.ClassVar[str | None] = None
+    incremental_initial_value: t.ClassVar[t.Any] = None
 
     primary_keys: t.ClassVar[list[str]] = ["id"]
+
+    _filter_value: t.Any = None
+    _first_response_timing: tuple[str | None, dt.timedelta, dt.datetime]
 
     # --- what the SDK asks of a REST stream -----------------------------------
 
@@ -109,10 +121,61 @@ class LMSStream(RESTStream):
         return {key: select_value(record, field) for key, field in self.child_context_fields.items()}
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Coerce API drift so the record validates against the SCHEMA; children carry the parent key."""
+        """Coerce API drift so the record validates against the SCHEMA; children carry the parent key.
+
+        With `start_date` set, an incremental stream drops what was updated before it:
+        the filter is sent with a second of overlap, and an API may ignore it.
+        """
         if self.parent_context_key and context and row.get(self.parent_context_key) is None:
             row[self.parent_context_key] = context.get(self.parent_context_key)
-        return self._coercer(row)
+        row = self._coercer(row)
+        floor = self._start_date_floor
+        if floor is not None:
+            updated = parse_timestamp(row.get(self.replication_key))
+            if updated is None or updated < floor:
+                return None
+        return row
+
+    @cached_property
+    def _start_date_floor(self) -> dt.datetime | None:
+        if not (self.incremental_param and self.is_timestamp_replication_key):
+            return None
+        if self.replication_method != REPLICATION_INCREMENTAL:
+            return None
+        return parse_timestamp(self.config.get("start_date"))
+
+    # --- incremental bookmarks (rules in tap_lms.incremental) -------------------
+
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:  # noqa: ARG002
+        """None here: the cap is written once the first response tells the server's time."""
+        return None
+
+    def _cursor_filter(self, context: Context | None) -> t.Any:  # noqa: ANN401
+        """The value of `incremental_param` for this pass, or None for no filter."""
+        if not self.incremental_param or self.replication_method != REPLICATION_INCREMENTAL:
+            return None
+        state = self.get_context_state(context)
+        bookmark = state.get("replication_key_value") if state.get("replication_key") == self.replication_key else None
+        if not self.is_timestamp_replication_key:
+            return bookmark if bookmark is not None else self.incremental_initial_value
+        bookmark_time = parse_timestamp(bookmark)
+        floor = self._start_date_floor or parse_timestamp(self.incremental_initial_value)
+        if bookmark_time is not None and (floor is None or bookmark_time >= floor):
+            return filter_value(bookmark_time, from_bookmark=True)
+        return filter_value(floor, from_bookmark=False) if floor is not None else None
+
+    def _write_signpost(self, context: Context | None) -> None:
+        """Cap this pass's bookmark at the moment reading started (see tap_lms.incremental)."""
+        if self.replication_method != REPLICATION_INCREMENTAL or not self.is_timestamp_replication_key:
+            return
+        cap = bookmark_cap(*self._first_response_timing)
+        self.get_context_state(context)[SIGNPOST_MARKER] = cap.isoformat()
+
+    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+        """As the SDK does, but a record without a cursor value is skipped quietly, not warned about."""
+        if self.replication_key and latest_record.get(self.replication_key) is None:
+            return
+        super()._increment_stream_state(latest_record, context=context)
 
     @cached_property
     def _coercer(self) -> RecordCoercer:
@@ -131,9 +194,14 @@ class LMSStream(RESTStream):
     def request_records(self, context: Context | None) -> t.Iterable[dict]:
         """Every record of the stream for `context`, page by page, each page fetched once."""
         paginator = self.new_paginator()
+        self._filter_value = self._cursor_filter(context)
         params: dict[str, t.Any] | None = paginator.first_params()
+        first_page = True
         while params is not None:
             body, records, display_path = self._read_page(context, params)
+            if first_page:
+                self._write_signpost(context)
+                first_page = False
             yield from records
             try:
                 params = paginator.next_params(body, len(records))
@@ -159,6 +227,8 @@ class LMSStream(RESTStream):
         params = {**self.static_params, **page_params}
         if self.parent_param and context is not None:
             params[self.parent_param] = context.get(self.parent_context_key)
+        if self.incremental_param and self._filter_value is not None:
+            params[self.incremental_param] = self._filter_value
         return params
 
     def _display_path(self, context: Context | None, page_params: dict[str, t.Any]) -> str:
@@ -209,7 +279,9 @@ class LMSStream(RESTStream):
 
     def _fetch_once(self, request: requests.PreparedRequest) -> t.Any:  # noqa: ANN401
         """One try: send, classify the status, parse the body; raise to retry or to stop."""
+        sent_at = dt.datetime.now(dt.timezone.utc)
         response = self.requests_session.send(request, timeout=self.timeout, allow_redirects=True)
+        self._first_response_timing = (response.headers.get("Date"), response.elapsed, sent_at)
         status = response.status_code
         if status in RETRY_STATUSES:
             raise RetryableResponse(

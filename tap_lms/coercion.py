@@ -102,7 +102,8 @@ def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
             raise _Drop("not an ISO 8601 date-time") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return parsed.isoformat()
+        # One offset for every value: bookmarks are compared as strings by the SDK.
+        return parsed.astimezone(dt.timezone.utc).isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).isoformat()
     raise _Drop("not a date-time")

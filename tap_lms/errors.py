@@ -47,3 +47,14 @@ class APIRequestError(TapLMSError, FatalAPIError):
         self.reason = reason
         status_text = f"HTTP {status}" if status is not None else "no HTTP response"
         super().__init__(f"stream '{stream}': {status_text} for GET {path}: {reason}")
+
+
+def reject_unknown_keys(owner: str, given: object, allowed: frozenset[str] | set[str], part: str = "") -> None:
+    """Raise ConfigurationError naming resource `owner` if `given` has keys outside `allowed`."""
+    unknown = sorted(set(given) - set(allowed))  # type: ignore[call-overload]
+    if unknown:
+        msg = (
+            f"resource '{owner}': unknown {part + ' ' if part else ''}key(s) {', '.join(unknown)} "
+            f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
+        )
+        raise ConfigurationError(msg)

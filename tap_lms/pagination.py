@@ -15,7 +15,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from tap_lms.errors import ConfigurationError
+from tap_lms.errors import ConfigurationError, reject_unknown_keys
 from tap_lms.selectors import MISSING, select_value
 
 #: Where seed 004's API reports paging: {"meta": {"pagination": {...}}}.
@@ -193,13 +193,7 @@ def build_paginator(spec: dict[str, t.Any] | str, *, owner: str, default_limit: 
         msg = f"resource '{owner}': unknown paginator type {kind!r} (known: {known})"
         raise ConfigurationError(msg)
     cls, allowed = _KINDS[kind]
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        msg = (
-            f"resource '{owner}': unknown key(s) {', '.join(unknown)} in {kind} paginator "
-            f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
-        )
-        raise ConfigurationError(msg)
+    reject_unknown_keys(owner, options, allowed, f"{kind} paginator")
     if "base_page" in options:  # dlt's older spelling
         options["start_from_page"] = options.pop("base_page")
     if cls is not SinglePagePaginator:

@@ -16,7 +16,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from tap_lms.client import LMSStream
-from tap_lms.errors import ConfigurationError
+from tap_lms.errors import ConfigurationError, reject_unknown_keys
 from tap_lms.pagination import build_paginator
 from tap_lms.streams import BUILTIN_STREAMS
 
@@ -119,20 +119,14 @@ def _parse_entry(entry: t.Any, defaults: dict, position: int, page_size: int) ->
     base = deep_merge(defaults, builtin_definition(builtin)) if builtin else defaults
     merged = deep_merge(base, entry)
 
-    unknown = sorted(set(merged) - ENTRY_KEYS)
-    if unknown:
-        msg = f"resource '{name}': unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(ENTRY_KEYS))})"
-        raise ConfigurationError(msg)
+    reject_unknown_keys(name, merged, ENTRY_KEYS)
     endpoint = merged.get("endpoint")
     if isinstance(endpoint, str):  # dlt allows the bare path
         endpoint = {"path": endpoint}
     if not isinstance(endpoint, dict) or not endpoint.get("path"):
         msg = f"resource '{name}': 'endpoint' needs a 'path' (e.g. /v1/{name})"
         raise ConfigurationError(msg)
-    unknown = sorted(set(endpoint) - ENDPOINT_KEYS)
-    if unknown:
-        msg = f"resource '{name}': unknown endpoint key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(ENDPOINT_KEYS))})"
-        raise ConfigurationError(msg)
+    reject_unknown_keys(name, endpoint, ENDPOINT_KEYS, "endpoint")
     method = str(endpoint.get("method", "GET")).upper()
     if method != "GET":
         msg = f"resource '{name}': only GET endpoints can be read, got method {method}"
@@ -170,6 +164,7 @@ def _parse_entry(entry: t.Any, defaults: dict, position: int, page_size: int) ->
         msg = f"resource '{name}': path {path!r} has no placeholder for '{parent.context_key}'"
         raise ConfigurationError(msg)
     incremental = _endpoint_incremental(name, endpoint.get("incremental"), incremental)
+    _check_incremental(name, incremental, schema if schema is not None else (builtin.schema if builtin else None))
     return ResourceSpec(
         name=name,
         path=path,
@@ -246,6 +241,22 @@ def _endpoint_incremental(
     return dict(endpoint_incremental)
 
 
+INCREMENTAL_KEYS = frozenset({"start_param", "cursor_path", "initial_value"})
+
+
+def _check_incremental(name: str, incremental: dict[str, t.Any] | None, schema: dict | None) -> None:
+    if incremental is None:
+        return
+    reject_unknown_keys(name, incremental, INCREMENTAL_KEYS, "incremental")
+    cursor = str(incremental["cursor_path"])
+    if not _NAME.match(cursor):
+        msg = f"resource '{name}': incremental cursor_path must be a top-level field name, got {cursor!r}"
+        raise ConfigurationError(msg)
+    if schema is not None and cursor not in schema.get("properties", {}):
+        msg = f"resource '{name}': incremental cursor_path '{cursor}' is not a field of its schema"
+        raise ConfigurationError(msg)
+
+
 def stream_class(spec: ResourceSpec, schema: dict) -> type[LMSStream]:
     """The stream class of one resource (a subclass of its built-in when it names one)."""
     base = spec.builtin or LMSStream
@@ -264,6 +275,10 @@ def stream_class(spec: ResourceSpec, schema: dict) -> type[LMSStream]:
     if spec.parent:
         attributes["parent_context_key"] = spec.parent.context_key
         attributes["parent_param"] = spec.parent.param
+    if spec.incremental:
+        attributes["replication_key"] = spec.incremental["cursor_path"]
+        attributes["incremental_param"] = spec.incremental["start_param"]
+        attributes["incremental_initial_value"] = spec.incremental.get("initial_value")
     class_name = "".join(part.title() for part in spec.name.split("_")) + "ResourceStream"
     return type(class_name, (base,), attributes)
 

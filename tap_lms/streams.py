@@ -57,6 +57,9 @@ class EnrollmentsStream(LMSStream):
     name = "enrollments"
     path = "/v1/enrollments"
     schema = load_schema("enrollments")
+    # The only resource the API filters by update time; the rest stay FULL_TABLE.
+    replication_key = "updated_at"
+    incremental_param = "query[updated_after]"
 
 
 class GroupsStream(LMSStream):

@@ -28,13 +28,13 @@ def sandbox() -> Sandbox:
 @pytest.fixture
 def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
     """The shared sandbox with no faults, an empty request log and default options."""
-    sandbox.reset()
+    sandbox.reset(changes=True)
     defaults = type(sandbox.options)()
     for option in dataclasses.fields(defaults):
         if option.name not in {"scale", "seed"}:  # the data itself stays, so it is generated once
             setattr(sandbox.options, option.name, getattr(defaults, option.name))
     yield sandbox
-    sandbox.reset()
+    sandbox.reset(changes=True)
 
 
 def base_config(server: Sandbox, **overrides: object) -> dict:

@@ -74,7 +74,7 @@ def test_single_page():
     ("spec", "message"),
     [
         ({"type": "cursor"}, "unknown paginator type 'cursor'"),
-        ({"type": "offset", "limt": 5}, "unknown key(s) limt"),
+        ({"type": "offset", "limt": 5}, "unknown offset paginator key(s) limt"),
         ({"type": "page_number", "limit": 0}, "limit must be at least 1"),
         (42, "paginator must be an object"),
     ],

@@ -187,7 +187,7 @@ ENDPOINT = {"path": "/v1/resource", "data_selector": "data"}
     ("resources", "message"),
     [
         ([{"name": "x", "endpoint": {**ENDPOINT, "paginator": {"type": "cursor"}}}], "resource 'x': unknown paginator type 'cursor'"),
-        ([{"name": "x", "endpoint": {**ENDPOINT, "paginator": {"type": "offset", "size": 5}}}], "resource 'x': unknown key(s) size"),
+        ([{"name": "x", "endpoint": {**ENDPOINT, "paginator": {"type": "offset", "size": 5}}}], "resource 'x': unknown offset paginator key(s) size"),
         ([{"name": "x", "endpoint": ENDPOINT, "table_name": "y"}], "resource 'x': unknown key(s) table_name"),
         ([{"name": "x", "endpoint": {**ENDPOINT, "verb": "GET"}}], "resource 'x': unknown endpoint key(s) verb"),
         ([{"name": "x", "endpoint": {**ENDPOINT, "method": "POST"}}], "resource 'x': only GET endpoints"),

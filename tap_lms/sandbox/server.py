@@ -10,6 +10,7 @@ and every request is logged (without the key) so tests can count them.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import socket
@@ -84,6 +85,7 @@ class Sandbox:
         self.options = SandboxOptions(**options)
         self.faults = FaultPlan()
         self.requests: list[LoggedRequest] = []
+        self._changes: dict[str, dict[int, dict[str, t.Any]]] = {}
         self._lock = threading.Lock()
         self._server = _Server((host, port), _Handler)
         self._server.sandbox = self
@@ -97,8 +99,29 @@ class Sandbox:
 
     @property
     def data(self) -> dict[str, tuple[dict[str, t.Any], ...]]:
-        """The records currently served, by dataset name."""
-        return generate(self.options.scale, self.options.seed)
+        """The records currently served, by dataset name (with `touch` changes applied)."""
+        return {name: self.records(name) for name in generate(self.options.scale, self.options.seed)}
+
+    def records(self, dataset: str) -> tuple[dict[str, t.Any], ...]:
+        """One dataset's records as currently served, in `id` order."""
+        base = generate(self.options.scale, self.options.seed)[dataset]
+        with self._lock:
+            changes = dict(self._changes.get(dataset, {}))
+        if not changes:
+            return base
+        return tuple({**record, **changes[record["id"]]} if record["id"] in changes else record for record in base)
+
+    def touch(self, dataset: str, ids: t.Iterable[int], when: dt.datetime | None = None) -> str:
+        """Update records as a user would: a new `updated_at` (now, by default) and a changed value."""
+        stamp = (when or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._lock:
+            changes = self._changes.setdefault(dataset, {})
+            for record_id in ids:
+                changes[record_id] = {**changes.get(record_id, {}), "updated_at": stamp}
+                if dataset == "enrollments":
+                    changes[record_id]["percentage_completed"] = 100.0
+                    changes[record_id]["completed"] = True
+        return stamp
 
     def start(self) -> Sandbox:
         """Serve in a background thread."""
@@ -121,11 +144,13 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def reset(self) -> None:
-        """Forget logged requests and faults."""
+    def reset(self, *, changes: bool = False) -> None:
+        """Forget logged requests and faults (and, if asked, `touch` changes)."""
         self.faults.clear()
         with self._lock:
             self.requests.clear()
+            if changes:
+                self._changes.clear()
 
     def requests_to(self, path: str) -> list[LoggedRequest]:
         """Logged requests whose path is exactly `path`."""
@@ -191,8 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
         if dataset is None:
             self._json(404, {"error": "not_found", "message": f"No route {url.path}"})
             return
-        records = _filtered(sandbox.data[dataset], params)
         try:
+            records = _filtered(sandbox.records(dataset), params)
             body = (
                 self._offset_page(records, params) if url.path in OFFSET_ROUTES else self._numbered_page(records, params)
             )
@@ -335,15 +360,40 @@ class _Handler(BaseHTTPRequestHandler):
         return status
 
 
+#: Update-time filters: the LMS list's is exclusive, the generic resource's inclusive, so
+#: tests show the tap loses nothing whichever way an API compares.
+TIME_FILTERS = {"query[updated_after]": ("updated_at", False), "updated_since": ("updated_at", True)}
+
+
+def _updated_since(records: list[dict], field: str, since: str, *, inclusive: bool) -> list[dict]:
+    try:
+        bound = dt.datetime.fromisoformat(since)
+    except ValueError as exc:
+        raise ValueError(f"not a timestamp: {since!r}") from exc
+    kept = []
+    for record in records:
+        try:
+            value = dt.datetime.fromisoformat(record.get(field) or "")
+        except ValueError:
+            continue
+        if value > bound or (inclusive and value == bound):
+            kept.append(record)
+    return kept
+
+
 def _filtered(records: tuple[dict, ...], params: dict[str, str]) -> list[dict]:
     """Records matching every non-paging parameter that names one of their fields."""
-    filters = {k: v for k, v in params.items() if k not in PAGING_PARAMS}
-    if not filters or not records:
-        return list(records)
-    known = {k: v for k, v in filters.items() if k in records[0]}
+    selected = list(records)
+    for name, (field, inclusive) in TIME_FILTERS.items():
+        if params.get(name):
+            selected = _updated_since(selected, field, params[name], inclusive=inclusive)
+    filters = {k: v for k, v in params.items() if k not in PAGING_PARAMS and k not in TIME_FILTERS}
+    if not filters or not selected:
+        return selected
+    known = {k: v for k, v in filters.items() if k in selected[0]}
     if not known:
-        return list(records)
-    return [r for r in records if all(_same(r.get(k), v) for k, v in known.items())]
+        return selected
+    return [r for r in selected if all(_same(r.get(k), v) for k, v in known.items())]
 
 
 def _same(stored: t.Any, wanted: str) -> bool:  # noqa: ANN401

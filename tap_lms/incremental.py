@@ -1,0 +1,67 @@
+"""Bookmark rules for streams the API can filter by update time.
+
+The API lists records in `id` order, not by update time, so the highest
+`updated_at` seen is only a safe bookmark once the whole list has been read
+(the SDK keeps it as a progress marker until then, and a killed run resumes from
+the previous bookmark). Two more things could lose a record, and both are handled
+here:
+
+- A record updated *while* the sync runs can get an `updated_at` below the
+  highest one already seen. The bookmark is therefore capped one second before
+  the moment the server started answering the first page (its `Date` header less
+  the response time, or the local clock before sending, whichever is earlier, so
+  a clock skew cannot move it forward). Every record with an `updated_at` at or
+  below the bookmark was then already in the list when it was read.
+- Whether the API's filter is inclusive or exclusive is unknown. Because of the
+  cap, records at exactly the bookmark were all read, so the bookmark itself is
+  sent: an inclusive API re-sends that boundary (targets merge on `id`), an
+  exclusive one skips records already delivered. `start_date` has no such
+  guarantee, so it is sent a second early and the records before it are dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import typing as t
+
+#: The format the API's update-time filter takes.
+FILTER_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_SECOND = dt.timedelta(seconds=1)
+
+
+def parse_timestamp(value: t.Any) -> dt.datetime | None:  # noqa: ANN401
+    """A timezone-aware UTC datetime from an ISO 8601 string or datetime; None if unparseable."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def filter_value(start: dt.datetime, *, from_bookmark: bool) -> str:
+    """The filter parameter: the bookmark itself, or a second before a `start_date`."""
+    start = start.replace(microsecond=0)
+    return (start if from_bookmark else start - _SECOND).strftime(FILTER_FORMAT)
+
+
+def bookmark_cap(date_header: str | None, elapsed: dt.timedelta, sent_at: dt.datetime) -> dt.datetime:
+    """The latest bookmark a pass whose first request was sent at `sent_at` may keep."""
+    started = sent_at
+    if date_header:
+        try:
+            server_date = email.utils.parsedate_to_datetime(date_header)
+        except (TypeError, ValueError, IndexError):
+            server_date = None
+        if server_date is not None:
+            if server_date.tzinfo is None:
+                server_date = server_date.replace(tzinfo=dt.timezone.utc)
+            started = min(started, server_date - elapsed)
+    return started.astimezone(dt.timezone.utc).replace(microsecond=0) - _SECOND
