@@ -30,6 +30,7 @@ from tap_lms.coercion import RecordCoercer
 from tap_lms.errors import APIRequestError
 from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
 from tap_lms.pagination import PaginationError, Paginator, build_paginator
+from tap_lms.ratelimit import RequestGate, remaining_requests, reset_seconds
 from tap_lms.redaction import redact
 from tap_lms.retry import (
     RETRY_STATUSES,
@@ -192,21 +193,45 @@ class LMSStream(RESTStream):
         )
 
     def request_records(self, context: Context | None) -> t.Iterable[dict]:
-        """Every record of the stream for `context`, page by page, each page fetched once."""
+        """Every record of the stream for `context`, page by page, each page fetched once.
+
+        Guards against paging that would loop or silently lose records: a page that
+        repeats the previous one stops the sync with an error; paging metadata that
+        contradicts the request is worked around and logged; at the end, the count
+        received is reconciled with the total the API reported.
+        """
         paginator = self.new_paginator()
         self._filter_value = self._cursor_filter(context)
         params: dict[str, t.Any] | None = paginator.first_params()
-        first_page = True
+        received, reported_total, previous_page = 0, None, None
         while params is not None:
             body, records, display_path = self._read_page(context, params)
-            if first_page:
+            if received == 0 and previous_page is None:
                 self._write_signpost(context)
-                first_page = False
+            fingerprint = _fingerprint(records)
+            if fingerprint is not None and fingerprint == previous_page:
+                reason = "this page repeats the records of the previous page; stopped instead of looping"
+                raise APIRequestError(stream=self.name, path=display_path, status=200, reason=reason)
+            previous_page = fingerprint
+            received += len(records)
+            reported_total = paginator.total_records(body) or reported_total
             yield from records
             try:
                 params = paginator.next_params(body, len(records))
             except PaginationError as exc:
                 raise APIRequestError(stream=self.name, path=display_path, status=200, reason=str(exc)) from None
+            if getattr(paginator, "warning", None):
+                self.logger.warning("Stream '%s': %s", self.name, paginator.warning)
+                paginator.warning = None
+        if reported_total is not None and reported_total != received:
+            self.logger.warning(
+                "Stream '%s'%s: the API reported %d records, %d arrived (normal if records were added or "
+                "deleted during the sync; otherwise the API's paging lost or repeated some)",
+                self.name,
+                f" {dict(context)}" if context else "",
+                reported_total,
+                received,
+            )
 
     def sample_records(self, context: Context | None) -> list[dict]:
         """The records of the first page only (schema inference, connection checks)."""
@@ -262,6 +287,14 @@ class LMSStream(RESTStream):
             raise APIRequestError(stream=self.name, path=display_path, status=exc.status, reason=exc.reason) from None
 
     @property
+    def request_gate(self) -> RequestGate:
+        """The tap's one gate, shared by all its streams (a private one outside a TapLMS)."""
+        gate = getattr(self._tap, "request_gate", None)
+        if gate is None:
+            gate = self.__dict__.setdefault("_own_gate", RequestGate())
+        return gate
+
+    @property
     def _max_retries(self) -> int:
         return int(self.config.get("max_retries", 3))
 
@@ -279,16 +312,23 @@ class LMSStream(RESTStream):
 
     def _fetch_once(self, request: requests.PreparedRequest) -> t.Any:  # noqa: ANN401
         """One try: send, classify the status, parse the body; raise to retry or to stop."""
+        self.request_gate.wait()
         sent_at = dt.datetime.now(dt.timezone.utc)
         response = self.requests_session.send(request, timeout=self.timeout, allow_redirects=True)
         self._first_response_timing = (response.headers.get("Date"), response.elapsed, sent_at)
         status = response.status_code
         if status in RETRY_STATUSES:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is None and status == 429:  # noqa: PLR2004
+                retry_after = reset_seconds(response.headers)
             raise RetryableResponse(
-                f"{_status_text(response)}{_body_preview(response)}",
-                status=status,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                f"{_status_text(response)}{_body_preview(response)}", status=status, retry_after=retry_after
             )
+        if remaining_requests(response.headers) == 0:
+            # The window is spent: hold every stream's next request until it resets.
+            pause = reset_seconds(response.headers) or float(self.config.get("backoff_factor", 2))
+            self.logger.info("Stream '%s': rate limit reached; pausing requests for %.1f s", self.name, pause)
+            self.request_gate.hold_for(pause)
         if status >= 400:  # noqa: PLR2004
             hint = _STATUS_HINTS.get(status, _status_text(response))
             raise _FatalResponse(status, f"{hint}{_body_preview(response)}")
@@ -347,6 +387,13 @@ def _transport_reason(exc: BaseException | None) -> str:
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
         return "the connection failed or was reset"
     return type(exc).__name__ if exc else "unknown failure"
+
+
+def _fingerprint(records: list[dict]) -> tuple | None:
+    """What identifies a page's content cheaply: its size and its first and last records."""
+    if not records:
+        return None
+    return (len(records), json.dumps(records[0], sort_keys=True, default=str), json.dumps(records[-1], sort_keys=True, default=str))
 
 
 def _selector_miss(selector: str | None, body: t.Any) -> str:  # noqa: ANN401

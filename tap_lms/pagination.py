@@ -71,6 +71,9 @@ class PageNumberPaginator:
     start_from_page: int = 1
     total_path: str | None = None
     _page: int = 0
+    _trust_meta: bool = True
+    #: A problem with the API's paging that the paginator worked around; the caller logs it once.
+    warning: str | None = None
 
     def __post_init__(self) -> None:
         self._page = self.start_from_page
@@ -98,6 +101,17 @@ class PageNumberPaginator:
         if record_count == 0:
             return None
         meta = select_value(body, META_PAGINATION)
+        if isinstance(meta, dict) and self._trust_meta:
+            current = _as_int(meta.get("current_page"))
+            if current is not None and current != self._page:
+                self._trust_meta = False
+                self.warning = (
+                    f"asked for page {self._page}, the API answered current_page={current}; its paging metadata "
+                    "is ignored from here on: pages are counted by the tap and the last is the first short or "
+                    "empty one"
+                )
+        if not self._trust_meta:
+            return None if record_count < self.limit else self._page + 1
         if isinstance(meta, dict) and "next_page" in meta:
             if meta["next_page"] is None:
                 return None

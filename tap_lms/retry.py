@@ -2,8 +2,9 @@
 
 Retry 429, 500, 502, 503 and 504, dropped connections, timeouts and bodies that
 are not JSON; nothing else. Waits grow as factor, factor², factor³ … seconds,
-except that a server's `Retry-After` (seconds or an HTTP date) is obeyed, capped so
-that one odd header cannot stall a scheduled sync for hours.
+except that a server's `Retry-After` (seconds or an HTTP date) or, on a 429 without
+it, `RateLimit-Reset` is obeyed, capped so that one odd header cannot stall a
+scheduled sync for hours.
 """
 
 from __future__ import annotations
@@ -71,5 +72,7 @@ def wait_times(factor: float) -> t.Generator[float, BaseException | None, None]:
     attempt = 1
     while True:
         retry_after = getattr(failure, "retry_after", None)
-        failure = yield retry_after if retry_after is not None else float(factor) ** attempt
+        # A server saying "now" (0, or a date in the past) gets our own backoff instead,
+        # so a confused rate limiter cannot pull us into a tight retry loop.
+        failure = yield retry_after if retry_after else float(factor) ** attempt
         attempt += 1

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import signal
+import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk import Tap
 
@@ -11,12 +14,15 @@ from tap_lms import redaction
 from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
 from tap_lms.errors import ConfigurationError
 from tap_lms.inference import infer_schema
+from tap_lms.ratelimit import RequestGate
 from tap_lms.resources import ResourceSpec, in_dependency_order, link_children, parse_resources, stream_class
 from tap_lms.selectors import select_value
 from tap_lms.settings import SETTINGS_SCHEMA, apply_defaults, validate_settings
 from tap_lms.streams import BUILTIN_STREAMS
 
 if t.TYPE_CHECKING:
+    from types import FrameType
+
     from singer_sdk.streams import Stream
 
 redaction.install()
@@ -46,6 +52,25 @@ class TapLMS(Tap):
         if raise_errors:
             validate_settings(self._config, schema)
         return []
+
+    @cached_property
+    def request_gate(self) -> RequestGate:
+        """Rate-limit pacing shared by every stream of this tap."""
+        return RequestGate()
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
+        """SIGTERM / SIGINT: write the last safe STATE, then exit 128+signal (not 0: the sync did not finish).
+
+        The state written holds finished streams' bookmarks and, for the interrupted
+        one, only its previous bookmark (progress markers are not promoted), so a
+        resumed run reads again what this one may not have delivered.
+        """
+        try:
+            self._state_writer.write_state(self.state)
+            sys.stdout.flush()
+        finally:
+            self.logger.warning("Stopped by %s; the last STATE written is safe to resume from", signal.Signals(signum).name)
+            raise SystemExit(128 + signum)
 
     def discover_streams(self) -> list[Stream]:
         """The eleven built-in streams, or exactly the resources the settings declare."""

@@ -1,7 +1,7 @@
 """Switchable misbehaviour for the sandbox API: what real gateways and rate limiters do.
 
-A fault is a rule: which requests it hits (path prefix, skip the first N, then
-every Nth, at most `times` in all) and what happens to them. Kinds:
+A fault is a rule: which requests it hits (path prefix, after skipping `skip`
+of them the `every`-th, 2×`every`-th …, at most `times` in all) and what happens to them. Kinds:
 
 - `status`: answer with `status` (gateway HTML for 502/503/504, JSON otherwise),
   optional `retry_after` and extra `headers`;
@@ -48,7 +48,7 @@ class Fault:
         if self.times is not None and self.fired >= self.times:
             return False
         self.seen += 1
-        if self.seen <= self.skip or (self.seen - self.skip - 1) % max(self.every, 1):
+        if self.seen <= self.skip or (self.seen - self.skip) % max(self.every, 1):
             return False
         self.fired += 1
         return True

@@ -65,6 +65,16 @@ class SandboxOptions:
     offset_total: bool = True  # the generic resource's `total`
     max_limit: int = 1000
     parent_required: bool = False  # like the real API: reviews need course_id, coupons promotion_id
+    #: Page-number paging bugs: "repeat" (pages from 3 on repeat page 2), "endless" (next_page is
+    #: never null), "short_total" (total_pages one too small), "mislabel" (current_page one behind),
+    #: "wrong_total" (total_items three too many).
+    paging_bug: str | None = None
+    #: A fixed-window rate limit: at most `rate_limit` requests per `rate_window` seconds, then 429.
+    rate_limit: int | None = None
+    rate_window: float = 60.0
+    rate_headers: bool = True  # send RateLimit-Remaining/-Reset on every response
+    rate_reset_format: str = "seconds"  # seconds (until reset), epoch, epoch_ms
+    rate_retry_after: bool = False  # add Retry-After to the 429s
 
 
 @dataclass
@@ -87,6 +97,8 @@ class Sandbox:
         self.requests: list[LoggedRequest] = []
         self._changes: dict[str, dict[int, dict[str, t.Any]]] = {}
         self._lock = threading.Lock()
+        self._window_start = 0.0
+        self._window_count = 0
         self._server = _Server((host, port), _Handler)
         self._server.sandbox = self
         self._thread: threading.Thread | None = None
@@ -157,6 +169,33 @@ class Sandbox:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
+    def take_rate_slot(self) -> tuple[bool, dict[str, str]]:
+        """Count one request against the rate limit: (allowed?, headers describing the window)."""
+        opts = self.options
+        if not opts.rate_limit:
+            return True, {}
+        with self._lock:
+            now = time.monotonic()
+            if now - self._window_start >= opts.rate_window:
+                self._window_start, self._window_count = now, 0
+            self._window_count += 1
+            allowed = self._window_count <= opts.rate_limit
+            remaining = max(opts.rate_limit - self._window_count, 0)
+            until_reset = max(opts.rate_window - (now - self._window_start), 0.0)
+        reset = {
+            "seconds": str(max(1, round(until_reset + 0.49))),
+            "epoch": str(int(time.time() + until_reset + 1)),
+            "epoch_ms": str(int((time.time() + until_reset) * 1000) + 1),
+        }[opts.rate_reset_format]
+        headers = {"RateLimit-Limit": str(opts.rate_limit), "RateLimit-Reset": reset}
+        if opts.rate_headers:
+            headers["RateLimit-Remaining"] = str(remaining)
+        elif allowed:
+            headers = {}
+        if not allowed and opts.rate_retry_after:
+            headers["Retry-After"] = str(max(1, round(until_reset + 0.49)))
+        return allowed, headers
+
     def log(self, entry: LoggedRequest) -> None:
         """Record one request."""
         with self._lock:
@@ -175,6 +214,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     _logged: LoggedRequest | None = None
+    _rate_headers: dict[str, str] = {}  # noqa: RUF012 - replaced per request
     disable_nagle_algorithm = True  # else headers and body as two writes cost ~40 ms a response
     server: _Server
 
@@ -183,6 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self._logged = None
+        self._rate_headers: dict[str, str] = {}
         sandbox = self.server.sandbox
         opts = sandbox.options
         url = urlsplit(self.path)
@@ -200,6 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             logged.fault = fault.kind
             self._misbehave(fault)
+            return
+        allowed, self._rate_headers = sandbox.take_rate_slot()
+        if not allowed:
+            self._json(429, {"error": "rate_limited", "message": "Too many requests"})
             return
         if not self._authorised(key):
             self._json(401, {"error": "unauthorized", "message": "Invalid or missing API key"})
@@ -228,6 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         self._logged = None
+        self._rate_headers = {}
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         payload = json.loads(self.rfile.read(length) or b"null")
@@ -258,15 +304,18 @@ class _Handler(BaseHTTPRequestHandler):
         if page < 1:
             raise ValueError("page must be 1 or more")
         total_pages = max(1, -(-len(records) // limit))
-        body: dict[str, t.Any] = {"items": records[(page - 1) * limit : page * limit]}
+        bug = self.server.sandbox.options.paging_bug
+        served = 2 if bug == "repeat" and page > 2 else page  # noqa: PLR2004
+        body: dict[str, t.Any] = {"items": records[(served - 1) * limit : served * limit]}
         if self.server.sandbox.options.page_meta:
+            label = page - 1 if bug == "mislabel" and page > 1 else page
             body["meta"] = {
                 "pagination": {
-                    "current_page": page,
-                    "next_page": page + 1 if page < total_pages else None,
-                    "prev_page": page - 1 if page > 1 else None,
-                    "total_pages": total_pages,
-                    "total_items": len(records),
+                    "current_page": label,
+                    "next_page": label + 1 if label < total_pages or bug in {"endless", "repeat"} else None,
+                    "prev_page": label - 1 if label > 1 else None,
+                    "total_pages": total_pages - 1 if bug == "short_total" and total_pages > 1 else total_pages,
+                    "total_items": len(records) + (3 if bug == "wrong_total" else 0),
                 }
             }
         return body
@@ -351,7 +400,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
+            for name, value in {**self._rate_headers, **(headers or {})}.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)

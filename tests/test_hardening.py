@@ -1,0 +1,173 @@
+"""Every fault a real LMS API throws, survived with nothing lost and nothing leaked."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tap_lms.ratelimit import MAX_RESET_SECONDS, RequestGate, remaining_requests, reset_seconds
+
+from conftest import base_config, fetch_raw, run_tap
+
+COUPONS = "/v1/coupons"  # 600 records
+
+
+# --- rate limits -------------------------------------------------------------------------
+
+
+def test_reset_header_is_read_by_magnitude():
+    now = 1_700_000_000.0
+    assert reset_seconds({"RateLimit-Reset": "30"}, now=now) == 30
+    assert reset_seconds({"RateLimit-Reset": str(now + 12)}, now=now) == 12  # epoch seconds
+    assert reset_seconds({"X-RateLimit-Reset": str(int((now + 7) * 1000))}, now=now) == 7  # epoch ms
+    assert reset_seconds({"RateLimit-Reset": "45000"}, now=now) == 45  # milliseconds until reset
+    assert reset_seconds({"RateLimit-Reset": str(now - 100)}, now=now) == 0  # already past
+    assert reset_seconds({"RateLimit-Reset": "86400000"}, now=now) is None  # a day, however read: refuse
+    assert reset_seconds({"RateLimit-Reset": str(now + 10 * MAX_RESET_SECONDS)}, now=now) is None
+    assert reset_seconds({"RateLimit-Reset": "soon"}, now=now) is None
+    assert reset_seconds({}, now=now) is None
+    assert remaining_requests({"RateLimit-Remaining": "0"}) == 0
+    assert remaining_requests({}) is None
+
+
+def test_gate_holds_every_caller():
+    clock = [100.0]
+    slept: list[float] = []
+    gate = RequestGate(clock=lambda: clock[0], sleep=slept.append)
+    assert gate.wait() == 0
+    gate.hold_for(2.5)
+    gate.hold_for(1.0)  # a shorter hold never shortens a longer one
+    assert gate.wait() == 2.5
+    assert slept == [2.5]
+
+
+@pytest.mark.parametrize("reset_format", ["seconds", "epoch", "epoch_ms"])
+def test_429_with_only_ratelimit_reset_waits_for_the_reset(fresh_sandbox, reset_format):
+    opts = fresh_sandbox.options
+    opts.rate_limit, opts.rate_window, opts.rate_headers, opts.rate_reset_format = 4, 1.5, False, reset_format
+    started = time.monotonic()
+    records = fetch_raw(base_config(fresh_sandbox, page_size=60, max_retries=3, backoff_factor=0.01), "coupons")
+    elapsed = time.monotonic() - started
+    statuses = [r.status for r in fresh_sandbox.requests_to(COUPONS)]
+    assert len(records) == 600 and statuses.count(200) == 10
+    assert 429 in statuses
+    # 10 pages at 4 per 1.5 s window: at least two resets waited out (backoff alone would be ~0.03 s).
+    assert elapsed >= 2.0
+
+
+def test_remaining_zero_slows_down_before_any_429(fresh_sandbox):
+    opts = fresh_sandbox.options
+    opts.rate_limit, opts.rate_window = 4, 1.0
+    started = time.monotonic()
+    records = fetch_raw(base_config(fresh_sandbox, page_size=60), "coupons")
+    assert len(records) == 600
+    assert [r.status for r in fresh_sandbox.requests_to(COUPONS)] == [200] * 10
+    assert time.monotonic() - started >= 2.0  # 10 requests at 4 per second: two waits for a window
+
+
+def test_retry_after_zero_is_not_a_tight_loop(fresh_sandbox):
+    fresh_sandbox.faults.add(kind="status", status=429, retry_after="0", path=COUPONS, times=2)
+    started = time.monotonic()
+    fetch_raw(base_config(fresh_sandbox, backoff_factor=0.3), "coupons")
+    assert time.monotonic() - started >= 0.3 + 0.09  # fell back to backoff: 0.3 s, then 0.09 s
+
+
+# --- pagination pathologies ----------------------------------------------------------------
+
+
+def test_repeated_page_stops_with_a_clear_error(tmp_path, fresh_sandbox):
+    fresh_sandbox.options.paging_bug = "repeat"
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["coupons"], page_size=100))
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert "stream 'coupons'" in last and "page=3" in last and "repeats the records of the previous page" in last
+    assert len(fresh_sandbox.requests_to(COUPONS)) == 3
+
+
+@pytest.mark.parametrize("bug", ["endless", "short_total", "mislabel"])
+def test_misleading_paging_metadata_still_delivers_every_record_once(tmp_path, fresh_sandbox, bug):
+    fresh_sandbox.options.paging_bug = bug
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["coupons"], page_size=100))
+    assert run.returncode == 0, run.stderr[-1500:]
+    ids = [r["id"] for r in run.records("coupons")]
+    assert sorted(ids) == list(range(1, 601))
+    assert len(fresh_sandbox.requests_to(COUPONS)) <= 7  # 6 pages, plus at most one empty page to end it
+    if bug == "mislabel":
+        assert "current_page=1" in run.stderr and "counted by the tap" in run.stderr
+
+
+def test_reconciliation_warns_when_totals_disagree(tmp_path, fresh_sandbox):
+    fresh_sandbox.options.paging_bug = "wrong_total"
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["coupons"]))
+    assert run.returncode == 0
+    assert "the API reported 603 records, 600 arrived" in run.stderr
+    assert "added or deleted during the sync" in run.stderr
+    fresh_sandbox.options.paging_bug = None
+    assert "the API reported" not in run_tap(tmp_path, base_config(fresh_sandbox, resources=["coupons"])).stderr
+
+
+# --- interrupted syncs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_cleanly_with_a_resumable_state(tmp_path, fresh_sandbox, signum):
+    fresh_sandbox.options.latency = 0.02
+    config = base_config(fresh_sandbox, resources=["groups", "enrollments"], page_size=100)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tap_lms", "--config", str(tmp_path / "config.json")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if len(lines) > 600 and '"type":"RECORD","stream":"enrollments"' in line:  # mid-stream
+            process.send_signal(signum)
+            break
+    rest, stderr = process.communicate(timeout=30)
+    lines += rest.splitlines(keepends=True)
+    assert process.returncode == 128 + signum
+    messages = [json.loads(line) for line in lines]  # every line is still a whole Singer message
+    assert messages[-1]["type"] == "STATE"
+    assert "Traceback" not in stderr and "safe to resume" in stderr
+    delivered = {m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "enrollments"}
+    resumed = run_tap(tmp_path, config, state=messages[-1]["value"])
+    assert resumed.returncode == 0
+    delivered |= {r["id"] for r in resumed.records("enrollments")}
+    assert delivered == {r["id"] for r in fresh_sandbox.data["enrollments"]}
+
+
+# --- everything at once ------------------------------------------------------------------
+
+
+def test_fault_matrix_delivers_every_record_once_and_never_prints_the_key(tmp_path, fresh_sandbox):
+    secret = "matrix-KEY-7f3a9c"
+    fresh_sandbox.options.api_key = secret
+    fresh_sandbox.options.key_location = "query"
+    add = fresh_sandbox.faults.add
+    add(kind="status", status=429, retry_after="0", every=9, times=None)
+    add(kind="status", status=429, headers={"RateLimit-Reset": "0"}, every=31, times=None)
+    for status, every in ((502, 11), (503, 13), (504, 17), (500, 19)):
+        add(kind="status", status=status, every=every, times=None)
+    for kind, every in (("drop", 23), ("reset", 29), ("truncate", 37), ("html", 41), ("empty", 43)):
+        add(kind=kind, every=every, times=None)
+    add(kind="slow", seconds=1.2, every=47, times=None)
+    config = base_config(
+        fresh_sandbox, api_key=secret, api_key_location="query", page_size=100, request_timeout=0.5, max_retries=5
+    )
+    run = run_tap(tmp_path, config, env={"LOGLEVEL": "DEBUG"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    fired = [f for f in fresh_sandbox.faults._faults if f.fired]  # noqa: SLF001
+    assert len(fired) >= 10, "the matrix must really have hit most fault kinds"
+    for stream, dataset in (("enrollments", "enrollments"), ("users", "users"), ("categories", "categories")):
+        ids = [r["id"] for r in run.records(stream)]
+        assert len(ids) == len(set(ids)) == len(fresh_sandbox.data[dataset]), stream
+    assert len(run.records()) == sum(len(v) for k, v in fresh_sandbox.data.items() if k != "resource")
+    assert secret not in run.stdout + run.stderr
+    assert "api_key=***" in run.stderr
