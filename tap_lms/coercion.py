@@ -18,9 +18,12 @@ import typing as t
 
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$").match
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
+#: Every JSON type: a field that accepts anything never converts.
+_ANY: frozenset[type] = frozenset({str, int, float, bool, dict, list})
 #: A converter returns the converted value or raises `_Drop` with a reason.
 Converter = t.Callable[[t.Any], t.Any]
 
@@ -92,6 +95,7 @@ def _to_string(value: t.Any) -> str:  # noqa: ANN401
 
 
 def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
+    """Any ISO 8601 timestamp as RFC 3339 in UTC (`+00:00`)."""
     if isinstance(value, str):
         text = value.strip()
         if not text:
@@ -102,32 +106,60 @@ def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
             raise _Drop("not an ISO 8601 date-time") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        # One offset for every value: bookmarks are compared as strings by the SDK.
         return parsed.astimezone(dt.timezone.utc).isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).isoformat()
     raise _Drop("not a date-time")
 
 
-class RecordCoercer:
-    """Compiled conversion of one stream's records to its JSON Schema."""
+def _to_rfc3339(value: t.Any) -> str:  # noqa: ANN401
+    """Keep a value that already is RFC 3339 as sent; convert anything else like `_to_datetime`."""
+    if type(value) is str and _RFC3339(value):
+        return value
+    return _to_datetime(value)
 
-    def __init__(self, stream_name: str, schema: dict, logger: logging.Logger) -> None:
+
+#: Python types that need no conversion at all, per JSON Schema type (None: check every value).
+_ALREADY_FINE: dict[str, frozenset[type]] = {
+    "integer": frozenset({int}),
+    "number": frozenset({int}),  # floats are checked: NaN and Infinity are not JSON
+    "boolean": frozenset({bool}),
+    "string": frozenset({str}),
+}
+_NOTHING: frozenset[type] = frozenset()
+
+
+class RecordCoercer:
+    """Compiled conversion of one stream's records to its JSON Schema.
+
+    Each field compiles to (types that are already fine, converter): a value of one
+    of those types costs one set lookup, and only drift pays for a conversion.
+    `normalize` names fields whose timestamps are rewritten to UTC even when valid
+    (the replication key: the SDK compares bookmarks as strings).
+    """
+
+    def __init__(
+        self, stream_name: str, schema: dict, logger: logging.Logger, normalize: t.Iterable[str] = ()
+    ) -> None:
         self.stream_name = stream_name
         self.logger = logger
         self._warned: set[tuple[str, str]] = set()
+        self._normalize = set(normalize)
         self._fields = self._compile_properties(schema.get("properties", {}), prefix="")
 
     def __call__(self, record: dict) -> dict:
         """Convert `record` in place; unknown top-level fields are dropped with one warning."""
         fields = self._fields
-        unknown = [name for name in record if name not in fields]
-        for name in unknown:
+        unknown = None
+        for name, value in record.items():
+            field = fields.get(name)
+            if field is None:
+                unknown = [*(unknown or []), name]
+            elif value is not None and type(value) not in field[0]:
+                record[name] = field[1](value)
+        for name in unknown or ():
             self._warn(name, "is not in the schema; dropped (add it to the schema to keep it)")
             del record[name]
-        for name, value in record.items():
-            if value is not None:
-                record[name] = fields[name](value)
         return record
 
     def _warn(self, field: str, problem: str) -> None:
@@ -141,13 +173,10 @@ class RecordCoercer:
                 problem,
             )
 
-    def _compile_properties(self, properties: dict, prefix: str) -> dict[str, Converter]:
-        return {
-            name: self._compile(subschema, f"{prefix}{name}")
-            for name, subschema in properties.items()
-        }
+    def _compile_properties(self, properties: dict, prefix: str) -> dict[str, tuple[frozenset[type], Converter]]:
+        return {name: self._compile(subschema, f"{prefix}{name}") for name, subschema in properties.items()}
 
-    def _compile(self, schema: dict, path: str) -> Converter:  # noqa: C901
+    def _compile(self, schema: dict, path: str) -> tuple[frozenset[type], Converter]:  # noqa: C901
         types = _types_of(schema) - {"null"}
 
         def guarded(convert: Converter) -> Converter:
@@ -164,11 +193,11 @@ class RecordCoercer:
 
         if not types or len(types) > 1 and "string" in types and "object" not in types:
             # Free-form or string-tolerant unions: nothing to enforce.
-            return _identity
+            return frozenset({object}) | _ANY, _identity
         if "object" in types:
             properties = schema.get("properties")
             if not properties:
-                return guarded(_expect(dict, "not an object"))
+                return frozenset({dict}), guarded(_expect(dict, "not an object"))
             children = self._compile_properties(properties, prefix=f"{path}.")
 
             def convert_object(value: t.Any) -> t.Any:  # noqa: ANN401
@@ -176,33 +205,34 @@ class RecordCoercer:
                     raise _Drop("not an object")
                 for key, item in value.items():
                     child = children.get(key)
-                    if child is not None and item is not None:
-                        value[key] = child(item)
+                    if child is not None and item is not None and type(item) not in child[0]:
+                        value[key] = child[1](item)
                 return value
 
-            return guarded(convert_object)
+            return _NOTHING, guarded(convert_object)
         if "array" in types:
-            item_convert = self._compile(schema.get("items", {}), f"{path}[]")
+            item_fine, item_convert = self._compile(schema.get("items", {}), f"{path}[]")
 
             def convert_array(value: t.Any) -> t.Any:  # noqa: ANN401
                 if not isinstance(value, list):
                     raise _Drop("not an array")
-                if item_convert is not _identity:
-                    value[:] = [item_convert(item) for item in value]
+                for index, item in enumerate(value):
+                    if item is not None and type(item) not in item_fine:
+                        value[index] = item_convert(item)
                 return value
 
-            return guarded(convert_array)
+            return _NOTHING, guarded(convert_array)
         if "number" in types:
-            return guarded(_to_number)
+            return _ALREADY_FINE["number"], guarded(_to_number)
         if "integer" in types:
-            return guarded(_to_integer)
+            return _ALREADY_FINE["integer"], guarded(_to_integer)
         if "boolean" in types:
-            return guarded(_to_boolean)
+            return _ALREADY_FINE["boolean"], guarded(_to_boolean)
         if "string" in types and schema.get("format") == "date-time":
-            return guarded(_to_datetime)
+            return _NOTHING, guarded(_to_datetime if path in self._normalize else _to_rfc3339)
         if "string" in types:
-            return guarded(_to_string)
-        return _identity
+            return _ALREADY_FINE["string"], guarded(_to_string)
+        return frozenset({object}) | _ANY, _identity
 
 
 def _identity(value: t.Any) -> t.Any:  # noqa: ANN401

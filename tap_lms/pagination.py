@@ -55,6 +55,10 @@ class SinglePagePaginator:
         """Unknown."""
         return None
 
+    def remaining_params(self, first_body: t.Any) -> list[dict[str, t.Any]]:  # noqa: ANN401, ARG002
+        """No other page."""
+        return []
+
 
 @dataclass
 class PageNumberPaginator:
@@ -136,6 +140,20 @@ class PageNumberPaginator:
         meta = select_value(body, META_PAGINATION)
         return _as_int(meta.get("total_items")) if isinstance(meta, dict) else None
 
+    def remaining_params(self, first_body: t.Any) -> list[dict[str, t.Any]]:  # noqa: ANN401
+        """Every later page, when the first one says how many there are (else nothing to plan)."""
+        last = None
+        if self.total_path:
+            total_pages = _as_int(select_value(first_body, self.total_path))
+            last = None if total_pages is None else total_pages + self.start_from_page - 1
+        meta = select_value(first_body, META_PAGINATION)
+        if last is None and isinstance(meta, dict):
+            last = _as_int(meta.get("total_pages"))
+        if last is None:
+            return []
+        first = self.start_from_page
+        return [{self.page_param: page, self.limit_param: self.limit} for page in range(first + 1, last + 1)]
+
 
 @dataclass
 class OffsetPaginator:
@@ -176,6 +194,14 @@ class OffsetPaginator:
             return None
         found = select_value(body, self.total_path)
         return None if found is MISSING else _as_int(found)
+
+    def remaining_params(self, first_body: t.Any) -> list[dict[str, t.Any]]:  # noqa: ANN401
+        """Every later page, when the first one reports the total (else nothing to plan)."""
+        total = self.total_records(first_body)
+        if total is None:
+            return []
+        offsets = range(self.offset + self.limit, total, self.limit)
+        return [{self.offset_param: offset, self.limit_param: self.limit} for offset in offsets]
 
 
 Paginator = PageNumberPaginator | OffsetPaginator | SinglePagePaginator

@@ -1,8 +1,8 @@
-"""Process-wide request pacing: what the API's rate-limit headers ask of every stream.
+"""Process-wide request admission: concurrency, pacing, and what rate-limit headers ask.
 
-One `RequestGate` is shared by all streams of a tap, so a `RateLimit-Remaining: 0`
-seen by one stream holds back the next request of any stream until the window
-resets — the 429 it would have caused never happens.
+One `RequestGate` is shared by all streams and threads of a tap, so a
+`RateLimit-Remaining: 0` seen by one stream holds back the next request of any
+stream until the window resets — the 429 it would have caused never happens.
 
 `RateLimit-Reset` means different things in different documents of the same API
 (seconds until the reset, the reset as epoch seconds, or as epoch milliseconds),
@@ -62,24 +62,115 @@ def remaining_requests(headers: t.Mapping[str, str]) -> int | None:
 
 
 class RequestGate:
-    """Holds every request of the process until a shared 'not before' moment (thread-safe)."""
+    """Admits every request of the process: concurrency, pacing, rate-limit windows (thread-safe).
 
-    def __init__(self, clock: t.Callable[[], float] = time.monotonic, sleep: t.Callable[[float], None] = time.sleep):
+    - At most `limit` requests are in flight. The limit starts at `max_concurrency`,
+      halves on every 429 and grows back by one after `_RECOVER_AFTER` successes
+      (additive increase, multiplicative decrease).
+    - With `requests_per_minute`, request starts are spaced evenly, `60 / rate`
+      seconds apart (plus a 2 % margin for network jitter), across all streams and
+      threads: an API that allows exactly that rate never answers 429.
+    - Rate-limit headers (`RateLimit-Remaining` / `-Reset`) keep a budget for the
+      current window. Each response's remaining count is corrected for requests
+      started after it; at zero, requests wait for the reset. After a reset, one
+      request goes alone until an answer tells the new budget, so several threads
+      cannot overrun a small window together.
+    - `hold_for` stops every request from starting for a while.
+    """
+
+    _RECOVER_AFTER = 20
+    _PACING_MARGIN = 1.02
+
+    def __init__(
+        self,
+        max_concurrency: int = 1,
+        requests_per_minute: float | None = None,
+        clock: t.Callable[[], float] = time.monotonic,
+        sleep: t.Callable[[float], None] = time.sleep,
+    ) -> None:
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._not_before = 0.0
+        self.max_concurrency = max(1, int(max_concurrency))
+        self.limit = self.max_concurrency
+        self._in_flight = 0
+        self._successes = 0
+        self._interval = 60.0 / requests_per_minute * self._PACING_MARGIN if requests_per_minute else 0.0
+        self._next_slot = 0.0
+        self._started = 0
+        self._window_left: int | None = None
+        self._window_reset_at: float | None = None
+        self._probing = False
+        self._probe_out = False
+
+    # --- admission -----------------------------------------------------------------
+
+    def enter(self) -> int:
+        """Wait until a request may start; return its sequence number (for `observe`)."""
+        with self._cond:
+            while True:
+                now = self._clock()
+                if self._window_reset_at is not None and now >= self._window_reset_at:
+                    self._window_left, self._window_reset_at = None, None
+                    self._probing = True
+                if self._in_flight >= self.limit or (self._probing and self._probe_out):
+                    self._cond.wait(timeout=0.5)
+                    continue
+                if self._window_left is not None and self._window_left <= 0:
+                    wait = (self._window_reset_at - now) if self._window_reset_at is not None else 0.5
+                    self._cond.wait(timeout=max(wait, 0.001))
+                    continue
+                break
+            self._in_flight += 1
+            sequence = self._started
+            self._started += 1
+            if self._window_left is not None:
+                self._window_left -= 1
+            if self._probing:
+                self._probe_out = True
+            start = max(now, self._not_before)
+            if self._interval:
+                start = max(start, self._next_slot)
+                self._next_slot = start + self._interval
+            delay = start - now
+        if delay > 0:
+            self._sleep(delay)
+        return sequence
+
+    def leave(self, sequence: int, status: int | None, headers: t.Mapping[str, str] | None = None) -> None:
+        """A request is over: adapt the limit and the window budget to its answer."""
+        with self._cond:
+            self._in_flight -= 1
+            if status == 429:  # noqa: PLR2004
+                self.limit = max(1, self.limit // 2)
+                self._successes = 0
+            elif status is not None and status < 400:  # noqa: PLR2004
+                self._successes += 1
+                if self._successes >= self._RECOVER_AFTER and self.limit < self.max_concurrency:
+                    self.limit += 1
+                    self._successes = 0
+            if headers is not None:
+                self._observe_window(sequence, status, headers)
+            if self._probing and self._probe_out:
+                self._probing = self._probe_out = False
+            self._cond.notify_all()
+
+    def _observe_window(self, sequence: int, status: int | None, headers: t.Mapping[str, str]) -> None:
+        remaining = remaining_requests(headers)
+        reset = reset_seconds(headers)
+        if remaining is None and status == 429 and reset is not None:  # noqa: PLR2004
+            remaining = 0  # a 429 that says when the window resets: wait for it, every thread
+        if remaining is None:
+            return
+        left = remaining - (self._started - sequence - 1)
+        self._window_left = left if self._window_left is None else min(self._window_left, left)
+        if reset is not None:
+            self._window_reset_at = self._clock() + reset
+        elif self._window_left <= 0 and self._window_reset_at is None:
+            self._window_reset_at = self._clock() + 1.0  # no reset time given: look again in a second
 
     def hold_for(self, seconds: float) -> None:
         """No request may start in the next `seconds`."""
-        with self._lock:
+        with self._cond:
             self._not_before = max(self._not_before, self._clock() + seconds)
-
-    def wait(self) -> float:
-        """Sleep until requests may go; return how long that was."""
-        with self._lock:
-            delay = self._not_before - self._clock()
-        if delay > 0:
-            self._sleep(delay)
-            return delay
-        return 0.0

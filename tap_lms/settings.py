@@ -94,6 +94,26 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
         description="Seconds to wait for one response before it counts as a failed try.",
     ),
     th.Property(
+        "max_concurrency",
+        th.IntegerType,
+        default=8,
+        title="Max concurrency",
+        description=(
+            "Requests in flight at once, across all streams: pages the API says exist are fetched ahead, and "
+            "the first pages of later streams while earlier ones are written (records stay in order). "
+            "Halved on every 429, recovered gradually. 1 = one request at a time."
+        ),
+    ),
+    th.Property(
+        "max_requests_per_minute",
+        th.NumberType,
+        title="Max requests per minute",
+        description=(
+            "Pace all requests of the sync to this rate (spaced evenly), so an API enforcing it never answers "
+            "429. Unset: no pacing; rate-limit headers and 429s are still obeyed."
+        ),
+    ),
+    th.Property(
         "resources",
         th.ArrayType(th.CustomType({"type": ["string", "object"]})),
         title="Resources",
@@ -149,7 +169,15 @@ def validate_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCH
         except ValueError:
             msg = f"setting 'start_date' must be an ISO 8601 date-time, got {config['start_date']!r}"
             raise ConfigurationError(msg) from None
-    for name, minimum in (("page_size", 1), ("max_retries", 0), ("backoff_factor", 0), ("request_timeout", 0.001)):
+    limits = (
+        ("page_size", 1),
+        ("max_retries", 0),
+        ("backoff_factor", 0),
+        ("request_timeout", 0.001),
+        ("max_concurrency", 1),
+        ("max_requests_per_minute", 0.001),
+    )
+    for name, minimum in limits:
         value = config.get(name)
         if value is not None and value < minimum:
             msg = f"setting '{name}' must be at least {minimum:g}, got {value}"

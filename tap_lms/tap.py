@@ -6,6 +6,7 @@ import copy
 import signal
 import sys
 import typing as t
+from concurrent.futures import Future
 from functools import cached_property
 
 from singer_sdk import Tap
@@ -14,6 +15,8 @@ from tap_lms import redaction
 from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
 from tap_lms.errors import ConfigurationError
 from tap_lms.inference import infer_schema
+from tap_lms.output import BufferedSingerWriter
+from tap_lms.prefetch import PagePool
 from tap_lms.ratelimit import RequestGate
 from tap_lms.resources import ResourceSpec, in_dependency_order, link_children, parse_resources, stream_class
 from tap_lms.selectors import select_value
@@ -35,6 +38,7 @@ class TapLMS(Tap):
     package_name = "tap-lms"
     # A copy: the SDK appends its built-in settings to this dict in place.
     config_jsonschema = copy.deepcopy(SETTINGS_SCHEMA)
+    message_writer_class = BufferedSingerWriter
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Fill defaults, register secrets for masking, then check every setting.
@@ -53,10 +57,51 @@ class TapLMS(Tap):
             validate_settings(self._config, schema)
         return []
 
+    #: Set when a stream's sync fails: requests queued ahead are not sent any more.
+    api_failed = False
+
     @cached_property
     def request_gate(self) -> RequestGate:
-        """Rate-limit pacing shared by every stream of this tap."""
-        return RequestGate()
+        """Concurrency, pacing and rate-limit pauses, shared by every stream of this tap."""
+        return RequestGate(
+            max_concurrency=int(self.config.get("max_concurrency") or 1),
+            requests_per_minute=self.config.get("max_requests_per_minute"),
+        )
+
+    @cached_property
+    def page_pool(self) -> PagePool:
+        """The worker threads that fetch pages ahead, for every stream."""
+        return PagePool(int(self.config.get("max_concurrency") or 1))
+
+    @cached_property
+    def _prefetched(self) -> dict[str, tuple[dict, Future]]:
+        return {}
+
+    def prefetch_first_pages(self) -> None:
+        """Ask, once, for the first page of every selected top-level stream not yet started.
+
+        Called when the first stream has had its first answer (so a dead API or a
+        wrong key still costs one request, not one per stream). Streams are then
+        written one after the other as before; only their first requests overlap.
+        """
+        if self.__dict__.get("_prefetch_started"):
+            return
+        self.__dict__["_prefetch_started"] = True
+        for stream in self.streams.values():
+            wanted = stream.selected or stream.has_selected_descendents
+            if wanted and not stream.parent_stream_type and isinstance(stream, LMSStream):
+                if not getattr(stream, "_page_fetched_at", None):
+                    self._prefetched[stream.name] = stream.prefetch_first_page()
+
+    def take_prefetched_page(self, stream_name: str, params: dict) -> Future | None:
+        """The first page fetched ahead for `stream_name`, if it was for these parameters."""
+        entry = self._prefetched.pop(stream_name, None)
+        if entry is None:
+            return None
+        if entry[0] != params:
+            entry[1].cancel()
+            return None
+        return entry[1]
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
         """SIGTERM / SIGINT: write the last safe STATE, then exit 128+signal (not 0: the sync did not finish).

@@ -125,5 +125,7 @@ def fetch_raw(config: dict, stream_name: str) -> list[dict]:
     """Run one stream's request loop in-process and return the records as the API sent them."""
     from tap_lms.tap import TapLMS  # noqa: PLC0415
 
+    if "resources" not in config:  # only this stream: no first pages of the others fetched ahead
+        config = {**config, "resources": [stream_name]}
     tap = TapLMS(config=config, setup_mapper=False)
     return list(tap.streams[stream_name].request_records(None))

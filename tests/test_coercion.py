@@ -50,7 +50,8 @@ def coerce(caplog):  # noqa: ANN201
         ("active", "TRUE", True),
         ("active", 0, False),
         ("code", 1234, "1234"),
-        ("when", "2024-05-01T10:00:00Z", "2024-05-01T10:00:00+00:00"),
+        ("when", "2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z"),  # valid RFC 3339 is kept as sent
+        ("when", "2024-05-01T12:00:00.5+02:00", "2024-05-01T12:00:00.5+02:00"),
         ("when", "2024-05-01 10:00:00", "2024-05-01T10:00:00+00:00"),
         ("ids", ["1", 2, "3.0"], [1, 2, 3]),
         ("lines", [{"amount": "9.99"}], [{"amount": 9.99}]),
@@ -76,6 +77,12 @@ def test_safe_conversions(coerce, field, sent, stored):
 )
 def test_unsafe_values_become_null(coerce, field, sent):
     assert coerce({"id": 1, field: sent})[field] is None
+
+
+def test_replication_key_is_normalised_to_utc():
+    coerce = RecordCoercer("things", SCHEMA, logging.getLogger("test.coercion"), normalize=["when"])
+    assert coerce({"id": 1, "when": "2024-05-01T12:00:00+02:00"})["when"] == "2024-05-01T10:00:00+00:00"
+    assert coerce({"id": 1, "when": "2024-05-01T10:00:00Z"})["when"] == "2024-05-01T10:00:00+00:00"
 
 
 def test_one_warning_per_field_not_per_record(coerce, caplog):

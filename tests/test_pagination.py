@@ -92,7 +92,7 @@ def test_no_wasted_request_with_meta(fresh_sandbox, page_size):
     count = len(fresh_sandbox.data["coupons"])
     assert [r["id"] for r in records] == list(range(1, count + 1))
     pages = [int(r.params["page"]) for r in fresh_sandbox.requests_to("/v1/coupons")]
-    assert pages == list(range(1, math.ceil(count / page_size) + 1))
+    assert sorted(pages) == list(range(1, math.ceil(count / page_size) + 1))  # fetched ahead, each once
 
 
 @pytest.mark.parametrize("page_size", [250, 7])

@@ -51,9 +51,10 @@ def test_full_sync_emits_every_record_once_and_valid(tmp_path, fresh_sandbox):
 
 def test_full_sync_survives_429_503_and_dropped_connections(tmp_path, fresh_sandbox):
     faults = fresh_sandbox.faults
-    rate_limited = faults.add(kind="status", status=429, retry_after="0", every=7, times=None)
-    unavailable = faults.add(kind="status", status=503, every=11, times=None)
-    dropped = faults.add(kind="drop", every=13, times=None)
+    # per_page: which pages fail does not depend on the order concurrent requests arrive in.
+    rate_limited = faults.add(kind="status", status=429, retry_after="0", every=7, times=None, per_page=True)
+    unavailable = faults.add(kind="status", status=503, every=11, times=None, per_page=True)
+    dropped = faults.add(kind="drop", every=13, times=None, per_page=True)
     run = run_tap(tmp_path, base_config(fresh_sandbox, page_size=100))
     _check_full_sync(run, fresh_sandbox)
     assert rate_limited.fired and unavailable.fired and dropped.fired

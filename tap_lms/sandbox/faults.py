@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import typing as t
+import zlib
 from dataclasses import dataclass, field
 
 KINDS = frozenset({"status", "drop", "reset", "truncate", "html", "empty", "slow"})
@@ -33,20 +34,32 @@ class Fault:
     every: int = 1
     skip: int = 0
     seconds: float = 0.0
+    #: Choose by page instead of by request count: the fault hits a page (path and query)
+    #: when a hash of it is a multiple of `every`, once per page. Unlike counting requests,
+    #: that does not depend on the order concurrent requests arrive in.
+    per_page: bool = False
     seen: int = 0
     fired: int = 0
+    pages_hit: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             msg = f"unknown fault kind {self.kind!r}; known: {', '.join(sorted(KINDS))}"
             raise ValueError(msg)
 
-    def fires_for(self, path: str) -> bool:
+    def fires_for(self, path: str, page: str = "") -> bool:
         """Count this request against the rule and say whether the fault hits it."""
         if self.path and not path.startswith(self.path):
             return False
         if self.times is not None and self.fired >= self.times:
             return False
+        if self.per_page:
+            key = f"{path}?{page}"
+            if key in self.pages_hit or zlib.crc32(key.encode()) % max(self.every, 1):
+                return False
+            self.pages_hit.add(key)
+            self.fired += 1
+            return True
         self.seen += 1
         if self.seen <= self.skip or (self.seen - self.skip) % max(self.every, 1):
             return False
@@ -78,10 +91,10 @@ class FaultPlan:
         """No more faults."""
         self.set([])
 
-    def pick(self, path: str) -> Fault | None:
-        """The first rule that hits this request, if any."""
+    def pick(self, path: str, page: str = "") -> Fault | None:
+        """The first rule that hits this request (`page`: its query, without the key), if any."""
         with self._lock:
             for fault in self._faults:
-                if fault.fires_for(path):
+                if fault.fires_for(path, page):
                     return fault
         return None

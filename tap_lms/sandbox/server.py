@@ -20,7 +20,7 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tap_lms.sandbox.data import generate
 from tap_lms.sandbox.faults import FaultPlan
@@ -237,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
         logged = self._logged = LoggedRequest(path=url.path, params=dict(params), status=0)
         sandbox.log(logged)
 
-        fault = sandbox.faults.pick(url.path)
+        fault = sandbox.faults.pick(url.path, urlencode(sorted(params.items())))
         if fault is not None:
             logged.fault = fault.kind
             self._misbehave(fault)
