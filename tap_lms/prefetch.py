@@ -14,10 +14,12 @@ speculative requests still retrying in the background.
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import typing as t
 from concurrent.futures import Future
+from functools import partial
 
 
 class PagePool:
@@ -50,7 +52,71 @@ class PagePool:
                 future.set_exception(exc)
 
 
-def cancel_all(futures: t.Iterable[Future]) -> None:
-    """Cancel what has not started; what is running finishes and is dropped."""
-    for future in futures:
-        future.cancel()
+class Budget:
+    """How many pages the whole tap may hold fetched-but-not-yet-written (keeps memory flat)."""
+
+    def __init__(self, pages: int) -> None:
+        self._left = pages
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """One page more, if the budget allows."""
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+    def give(self, pages: int = 1) -> None:
+        """Pages written or dropped."""
+        with self._lock:
+            self._left += pages
+
+
+class ReadAhead:
+    """The pages of one pass over a stream that were requested before they were needed.
+
+    `plan` lists the pages the API said exist; `top_up` requests as many of them as the
+    window and the tap's budget allow; `take` hands over the one the paginator asks for
+    (or None: fetch it now); `close` cancels what was not used.
+    """
+
+    def __init__(self, pool: PagePool, budget: Budget, fetch: t.Callable[[dict], t.Any], window: int) -> None:
+        self._pool = pool
+        self._budget = budget
+        self._fetch = fetch
+        self._window = window
+        self._ahead: dict[str, Future] = {}
+        self._planned: list[dict] = []
+        self.planned_once = False
+
+    def plan(self, params: t.Iterable[dict]) -> None:
+        """The pages to come, in order; start requesting them."""
+        self._planned = list(params)
+        self.planned_once = True
+        self.top_up()
+
+    def top_up(self) -> None:
+        """Request more planned pages, within the window and the budget."""
+        while self._planned and len(self._ahead) < self._window and self._budget.take():
+            upcoming = self._planned.pop(0)
+            self._ahead[_key(upcoming)] = self._pool.submit(partial(self._fetch, upcoming))
+
+    def take(self, params: dict) -> Future | None:
+        """The page for `params`, if it was requested ahead."""
+        future = self._ahead.pop(_key(params), None)
+        if future is not None:
+            self._budget.give()
+        return future
+
+    def close(self) -> None:
+        """Cancel what was not used (running requests finish and are dropped)."""
+        for future in self._ahead.values():
+            future.cancel()
+        self._budget.give(len(self._ahead))
+        self._ahead.clear()
+        self._planned.clear()
+
+
+def _key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)

@@ -96,7 +96,7 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
     th.Property(
         "max_concurrency",
         th.IntegerType,
-        default=8,
+        default=10,
         title="Max concurrency",
         description=(
             "Requests in flight at once, across all streams: pages the API says exist are fetched ahead, and "

@@ -16,7 +16,7 @@ from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
 from tap_lms.errors import ConfigurationError
 from tap_lms.inference import infer_schema
 from tap_lms.output import BufferedSingerWriter
-from tap_lms.prefetch import PagePool
+from tap_lms.prefetch import Budget, PagePool, ReadAhead
 from tap_lms.ratelimit import RequestGate
 from tap_lms.resources import ResourceSpec, in_dependency_order, link_children, parse_resources, stream_class
 from tap_lms.selectors import select_value
@@ -74,7 +74,12 @@ class TapLMS(Tap):
         return PagePool(int(self.config.get("max_concurrency") or 1))
 
     @cached_property
-    def _prefetched(self) -> dict[str, tuple[dict, Future]]:
+    def read_ahead_budget(self) -> Budget:
+        """Pages fetched ahead but not yet written, across all streams: 4 per parallel request."""
+        return Budget(4 * int(self.config.get("max_concurrency") or 1))
+
+    @cached_property
+    def _prefetched(self) -> dict[str, tuple[dict, tuple[Future, ReadAhead]]]:
         return {}
 
     def prefetch_first_pages(self) -> None:
@@ -93,15 +98,17 @@ class TapLMS(Tap):
                 if not getattr(stream, "_page_fetched_at", None):
                     self._prefetched[stream.name] = stream.prefetch_first_page()
 
-    def take_prefetched_page(self, stream_name: str, params: dict) -> Future | None:
-        """The first page fetched ahead for `stream_name`, if it was for these parameters."""
+    def take_prefetched_page(self, stream_name: str, params: dict) -> tuple[Future, ReadAhead] | None:
+        """The first page (and pages after it) fetched ahead for `stream_name`, if for these parameters."""
         entry = self._prefetched.pop(stream_name, None)
         if entry is None:
             return None
-        if entry[0] != params:
-            entry[1].cancel()
+        expected, (first, read_ahead) = entry
+        if expected != params:
+            first.cancel()
+            first.add_done_callback(lambda _done: read_ahead.close())  # after any plan it made
             return None
-        return entry[1]
+        return first, read_ahead
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
         """SIGTERM / SIGINT: write the last safe STATE, then exit 128+signal (not 0: the sync did not finish).

@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
     parser.add_argument("--no-meta", action="store_true", help="omit meta.pagination from page-number responses")
     parser.add_argument("--no-total", action="store_true", help="omit total from offset responses")
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests allowed per --rate-window, then 429")
+    parser.add_argument("--rate-window", type=float, default=60.0, help="seconds of one rate-limit window")
+    parser.add_argument("--no-rate-headers", action="store_true", help="send no RateLimit-Remaining headers")
     args = parser.parse_args(argv)
     sandbox = Sandbox(
         args.host,
@@ -31,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
         latency=args.latency,
         page_meta=not args.no_meta,
         offset_total=not args.no_total,
+        rate_limit=args.rate_limit,
+        rate_window=args.rate_window,
+        rate_headers=not args.no_rate_headers,
     )
     print(sandbox.url, flush=True)  # noqa: T201 - the one line a script waits for
     print("tap-lms sandbox serving; Ctrl-C stops it", file=sys.stderr, flush=True)  # noqa: T201

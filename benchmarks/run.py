@@ -1,0 +1,201 @@
+"""Measure tap-lms against the bare-HTTP floor and an untuned SDK tap, on the sandbox API.
+
+    python benchmarks/run.py [--repeat 3] [--quick]
+
+For each scenario it starts the sandbox in its own process (so its CPU is not
+counted), runs every contender `--repeat` times in alternation, and prints a
+table of the medians: wall seconds, CPU seconds (user + system of the measured
+process), records per second, peak RSS, and the ratios the performance goals
+are stated in. It measures and reports; it asserts nothing.
+
+Scenarios:
+  no-latency   scale 2 (24,510 LMS records): CPU of tap-lms vs the bare loop
+  latency-50ms every response 50 ms late: tap-lms default vs tap-lms one request at a time
+  rate-limited the API allows R requests a minute (no headers): with max_requests_per_minute=R,
+               and without it (adaptive); 429s counted by the sandbox
+  10x-data     scale 1 vs scale 10: peak RSS of tap-lms
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+KEY = "sandbox-key"
+
+
+@dataclass
+class Result:
+    """One run of one contender."""
+
+    wall: float
+    cpu: float
+    rss_mb: float
+    records: int
+
+
+class SandboxProcess:
+    """`python -m tap_lms.sandbox` on a free port, for the length of a `with` block."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = args
+
+    def __enter__(self) -> SandboxProcess:
+        self.process = subprocess.Popen(  # noqa: S603
+            [PY, "-m", "tap_lms.sandbox", "--port", "0", *self.args],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def statuses(self) -> list[int]:
+        """Status of every request the sandbox answered so far."""
+        with urllib.request.urlopen(f"{self.url}/_sandbox/requests", timeout=10) as answer:  # noqa: S310
+            return [entry["status"] for entry in json.load(answer)]
+
+    def reset(self) -> None:
+        """Forget the request log."""
+        request = urllib.request.Request(f"{self.url}/_sandbox/reset", data=b"{}", method="POST")  # noqa: S310
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+
+
+def measure(command: list[str]) -> Result:
+    """Run `command` with stdout to a file; wall, CPU and peak RSS from wait4."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)  # noqa: S603
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        if status != 0:
+            msg = f"{command[:3]} exited with status {status}"
+            raise RuntimeError(msg)
+        out.seek(0)
+        records = sum(1 for line in out if line.startswith(b'{"type":"RECORD"') or b'"type": "RECORD"' in line[:20])
+    return Result(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, records)
+
+
+def tap_lms(url: str, workdir: Path, **settings: object) -> list[str]:
+    """The tap-lms command with these settings."""
+    config = workdir / f"config-{abs(hash(json.dumps(settings, sort_keys=True)))}.json"
+    config.write_text(json.dumps({"base_url": url, "api_key": KEY, **settings}))
+    return [PY, "-m", "tap_lms", "--config", str(config)]
+
+
+def contenders(url: str, workdir: Path) -> dict[str, list[str]]:
+    """bare loop, reference SDK tap, tap-lms (defaults)."""
+    reference_config = workdir / "reference.json"
+    reference_config.write_text(json.dumps({"base_url": url, "api_key": KEY}))
+    return {
+        "bare loop": [PY, "benchmarks/bare_loop.py", url, KEY],
+        "reference SDK tap": [PY, "benchmarks/reference_tap.py", "--config", str(reference_config)],
+        "tap-lms": tap_lms(url, workdir),
+    }
+
+
+def alternate(commands: dict[str, list[str]], repeat: int) -> dict[str, Result]:
+    """Run each command `repeat` times, round-robin; return the median of each measure."""
+    runs: dict[str, list[Result]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            runs[name].append(measure(command))
+    return {
+        name: Result(
+            statistics.median(r.wall for r in results),
+            statistics.median(r.cpu for r in results),
+            statistics.median(r.rss_mb for r in results),
+            results[0].records,
+        )
+        for name, results in runs.items()
+    }
+
+
+def table(title: str, results: dict[str, Result], baseline: str, ratio_of: str = "cpu") -> None:
+    """Print one scenario."""
+    base = getattr(results[baseline], ratio_of)
+    print(f"\n### {title}\n")  # noqa: T201
+    print(f"| contender | wall s | CPU s | records/s | peak RSS MB | {ratio_of} ÷ {baseline} |")  # noqa: T201
+    print("|---|---:|---:|---:|---:|---:|")  # noqa: T201
+    for name, r in results.items():
+        rate = r.records / r.wall if r.wall else 0
+        ratio = getattr(r, ratio_of) / base if base else float("nan")
+        print(f"| {name} | {r.wall:.2f} | {r.cpu:.2f} | {rate:,.0f} | {r.rss_mb:.0f} | {ratio:.2f}× |")  # noqa: T201
+
+
+def main() -> None:  # noqa: PLR0915
+    """Run the scenarios and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="smaller rate-limit scenario, one repeat")
+    args = parser.parse_args()
+    repeat = 1 if args.quick else args.repeat
+    print(  # noqa: T201
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; medians of {repeat} run(s) in alternation."
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+
+        with SandboxProcess("--scale", "2") as sandbox:
+            results = alternate(contenders(sandbox.url, workdir), repeat)
+            table("No latency, 24,510 records (goal 1: tap-lms CPU ≤ 1.5× the bare loop)", results, "bare loop")
+
+        with SandboxProcess("--scale", "1", "--latency", "0.05") as sandbox:
+            commands = {
+                "tap-lms, one request at a time": tap_lms(sandbox.url, workdir, max_concurrency=1),
+                "tap-lms (defaults)": tap_lms(sandbox.url, workdir),
+                "bare loop": [PY, "benchmarks/bare_loop.py", sandbox.url, KEY],
+            }
+            results = alternate(commands, repeat)
+            table(
+                "50 ms latency, 12,255 records (goal 2: defaults ≥ 4× faster than one at a time)",
+                results, "tap-lms, one request at a time", ratio_of="wall",
+            )
+
+        rate = 120 if args.quick else 300  # requests per minute the API allows
+        window = 60.0
+        with SandboxProcess("--scale", "1", "--rate-limit", str(rate), "--rate-window", str(window),
+                            "--no-rate-headers") as sandbox:
+            pages = 55  # 12,255 records at 250 a page, over eleven streams
+            paced = measure(tap_lms(sandbox.url, workdir, max_requests_per_minute=rate))
+            paced_429 = sandbox.statuses().count(429)
+            theoretical = pages / (rate / 60.0)
+            print(f"\n### Rate-limited API: {rate} requests/minute, no rate-limit headers (goal 3)\n")  # noqa: T201
+            print("| run | wall s | 429s | wall ÷ (pages ÷ rate) |\n|---|---:|---:|---:|")  # noqa: T201
+            print(f"| max_requests_per_minute={rate} | {paced.wall:.1f} | {paced_429} | "  # noqa: T201
+                  f"{paced.wall / theoretical:.2f}× (theory {theoretical:.1f} s for {pages} pages) |")
+        with SandboxProcess("--scale", "1", "--rate-limit", "30", "--rate-window", "5") as sandbox:
+            adaptive = measure(tap_lms(sandbox.url, workdir, backoff_factor=1))
+            statuses = sandbox.statuses()
+            print(f"| no setting; API allows 30 per 5 s and sends RateLimit headers | {adaptive.wall:.1f} | "  # noqa: T201
+                  f"{statuses.count(429)} | {adaptive.wall / (len(statuses) / 6.0):.2f}× ({len(statuses)} requests) |")
+
+        print("\n### Memory as the data grows (goal 4: 10× records, ≤ 1.2× peak RSS, < 120 MB)\n")  # noqa: T201
+        print("| records | wall s | CPU s | peak RSS MB |\n|---:|---:|---:|---:|")  # noqa: T201
+        sizes = {}
+        for scale in ("1", "10"):
+            with SandboxProcess("--scale", scale) as sandbox:
+                result = measure(tap_lms(sandbox.url, workdir))
+                sizes[scale] = result
+                print(f"| {result.records:,} | {result.wall:.2f} | {result.cpu:.2f} | {result.rss_mb:.0f} |")  # noqa: T201
+        print(f"\nPeak RSS ratio, 10× data: {sizes['10'].rss_mb / sizes['1'].rss_mb:.2f}×")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
