@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import sys
 
+from tap_lms import progress
 from tap_lms.errors import TapLMSError
 from tap_lms.tap import TapLMS
 
 
 def main() -> None:
-    """Run the tap's command line."""
+    """Run the tap's command line; after a sync, write its summary, then any error line last."""
+    error: TapLMSError | None = None
+    code: int | str | None = 0
     try:
         TapLMS.cli()
     except TapLMSError as exc:
-        sys.stdout.flush()
-        print(f"tap-lms: error: {exc}", file=sys.stderr, flush=True)  # noqa: T201
-        sys.exit(exc.exit_code)
+        error, code = exc, exc.exit_code
+    except SystemExit as exc:  # click's normal end, or a signal's 128+n
+        code = exc.code
+    sys.stdout.flush()
+    if progress.LAST_RUN is not None:
+        stopped = f"stopped by signal (exit {code})" if isinstance(code, int) and code > 128 else None  # noqa: PLR2004
+        progress.LAST_RUN.print_summary(failure=str(error) if error else stopped)
+    if error is not None:
+        print(f"tap-lms: error: {error}", file=sys.stderr, flush=True)  # noqa: T201
+    sys.exit(code)

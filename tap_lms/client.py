@@ -37,6 +37,7 @@ from tap_lms.errors import APIRequestError
 from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
 from tap_lms.pagination import PaginationError, Paginator, build_paginator
 from tap_lms.prefetch import Budget, PagePool, ReadAhead
+from tap_lms.progress import RunReport, StreamStats
 from tap_lms.ratelimit import RequestGate, reset_seconds
 from tap_lms.redaction import redact
 from tap_lms.retry import (
@@ -112,6 +113,32 @@ class LMSStream(RESTStream):
     def timeout(self) -> float:  # type: ignore[override]
         """Seconds per request (`request_timeout`)."""
         return float(self.config.get("request_timeout", 60))
+
+    # --- what the operator sees (tap_lms.progress) --------------------------------
+
+    @cached_property
+    def _report(self) -> RunReport:
+        report = getattr(self._tap, "report", None)
+        return report if report is not None else self.__dict__.setdefault("_own_report", RunReport(interval=0))
+
+    @cached_property
+    def _stats(self) -> StreamStats:
+        return self._report.stream(self.name)
+
+    def sync(self, context: Context | None = None) -> None:
+        """The SDK's sync, timed and accounted for in the run's progress and summary."""
+        self._report.start(self.name, self.replication_method)
+        try:
+            super().sync(context)
+        except Exception as exc:
+            self._report.finish(self.name, error=str(exc))
+            raise
+        if context is None:
+            state = self.stream_state
+            bookmark = state.get("replication_key_value")
+            if bookmark is None and state.get("partitions"):
+                bookmark = f"{len(state['partitions'])} partitions"
+            self._report.finish(self.name, bookmark=None if bookmark is None else str(bookmark))
 
     def _write_schema_message(self) -> None:
         """Once per stream: the SDK writes it again for every parent of a child stream."""
@@ -209,6 +236,7 @@ class LMSStream(RESTStream):
         its message directly, stamped with the time its page was fetched; otherwise
         the SDK's general path runs (deselection, maps, aliases).
         """
+        self._stats.records += 1
         if not self._is_plain_stream:
             yield from super()._generate_record_messages(record)
             return
@@ -273,6 +301,7 @@ class LMSStream(RESTStream):
                 previous_page = fingerprint
                 received += len(page.records)
                 reported_total = paginator.total_records(page.body) or reported_total
+                self._count_page(context, page, paginator, reported_total)
                 read_ahead.top_up()
                 yield from page.records
                 try:
@@ -293,14 +322,24 @@ class LMSStream(RESTStream):
         finally:
             read_ahead.close()
         if reported_total is not None and reported_total != received:
-            self.logger.warning(
-                "Stream '%s'%s: the API reported %d records, %d arrived (normal if records were added or "
-                "deleted during the sync; otherwise the API's paging lost or repeated some)",
-                self.name,
-                f" {dict(context)}" if context else "",
-                reported_total,
-                received,
+            note = (
+                f"the API reported {reported_total} records, {received} arrived (normal if records were added or "
+                "deleted during the sync; otherwise the API's paging lost or repeated some)"
             )
+            self.logger.warning("Stream '%s'%s: %s", self.name, f" {dict(context)}" if context else "", note)
+            self._stats.notes.append(note if context is None else f"{dict(context)}: {note}")
+
+    def _count_page(
+        self, context: Context | None, page: Page, paginator: Paginator, reported_total: int | None
+    ) -> None:
+        """Account for one page; totals are known for a stream's single pass, not per parent."""
+        stats = self._stats
+        stats.pages += 1
+        stats.received += len(page.records)
+        if context is None:
+            stats.total_records = reported_total
+            stats.total_pages = paginator.total_pages(page.body) or stats.total_pages
+        self._report.tick(self.name)
 
     # --- fetching ahead (tap_lms.prefetch) ------------------------------------------
 
@@ -441,8 +480,10 @@ class LMSStream(RESTStream):
             response = self.requests_session.send(request, timeout=self.timeout, allow_redirects=True)
         except BaseException:
             gate.leave(sequence, None)
+            self._report.count(self.name, requests=1)
             raise
         gate.leave(sequence, response.status_code, response.headers)
+        self._report.count(self.name, requests=1, rate_limited=int(response.status_code == 429))  # noqa: PLR2004
         timing = (response.headers.get("Date"), response.elapsed, sent_at)
         status = response.status_code
         if status in RETRY_STATUSES:
@@ -465,6 +506,7 @@ class LMSStream(RESTStream):
             ) from None
 
     def _log_retry(self, details: dict) -> None:
+        self._report.count(self.name, retries=1)
         failure = details.get("exception")
         reason = getattr(failure, "reason", None) or _transport_reason(failure)
         self.logger.warning(

@@ -55,6 +55,10 @@ class SinglePagePaginator:
         """Unknown."""
         return None
 
+    def total_pages(self, body: t.Any) -> int:  # noqa: ANN401, ARG002
+        """One."""
+        return 1
+
     def remaining_params(self, first_body: t.Any) -> list[dict[str, t.Any]]:  # noqa: ANN401, ARG002
         """No other page."""
         return []
@@ -140,19 +144,22 @@ class PageNumberPaginator:
         meta = select_value(body, META_PAGINATION)
         return _as_int(meta.get("total_items")) if isinstance(meta, dict) else None
 
+    def total_pages(self, body: t.Any) -> int | None:  # noqa: ANN401
+        """How many pages the API says the list has, if it says."""
+        if self.total_path:
+            found = _as_int(select_value(body, self.total_path))
+            if found is not None:
+                return found
+        meta = select_value(body, META_PAGINATION)
+        return _as_int(meta.get("total_pages")) if isinstance(meta, dict) else None
+
     def remaining_params(self, first_body: t.Any) -> list[dict[str, t.Any]]:  # noqa: ANN401
         """Every later page, when the first one says how many there are (else nothing to plan)."""
-        last = None
-        if self.total_path:
-            total_pages = _as_int(select_value(first_body, self.total_path))
-            last = None if total_pages is None else total_pages + self.start_from_page - 1
-        meta = select_value(first_body, META_PAGINATION)
-        if last is None and isinstance(meta, dict):
-            last = _as_int(meta.get("total_pages"))
-        if last is None:
+        pages = self.total_pages(first_body)
+        if pages is None:
             return []
         first = self.start_from_page
-        return [{self.page_param: page, self.limit_param: self.limit} for page in range(first + 1, last + 1)]
+        return [{self.page_param: page, self.limit_param: self.limit} for page in range(first + 1, first + pages)]
 
 
 @dataclass
@@ -194,6 +201,11 @@ class OffsetPaginator:
             return None
         found = select_value(body, self.total_path)
         return None if found is MISSING else _as_int(found)
+
+    def total_pages(self, body: t.Any) -> int | None:  # noqa: ANN401
+        """Pages of `limit` records needed for the total the API reports, if it reports one."""
+        total = self.total_records(body)
+        return None if total is None else max(1, -(-(total - self.offset) // self.limit))
 
     def remaining_params(self, first_body: t.Any) -> list[dict[str, t.Any]]:  # noqa: ANN401
         """Every later page, when the first one reports the total (else nothing to plan)."""

@@ -114,6 +114,24 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
         ),
     ),
     th.Property(
+        "progress_interval",
+        th.NumberType,
+        default=5,
+        title="Progress interval",
+        description=(
+            "Seconds between progress lines on stderr (records, pages, percent and ETA when the API reports "
+            "totals, rate). 0 turns them off; the summary at the end is always written."
+        ),
+    ),
+    th.Property(
+        "metrics_log_level",
+        th.StringType,
+        default="INFO",
+        allowed_values=["DEBUG", "INFO", "WARNING", "ERROR"],
+        title="Metrics log level",
+        description="Level of the SDK's JSON METRIC log lines; WARNING hides them.",
+    ),
+    th.Property(
         "resources",
         th.ArrayType(th.CustomType({"type": ["string", "object"]})),
         title="Resources",
@@ -176,6 +194,7 @@ def validate_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCH
         ("request_timeout", 0.001),
         ("max_concurrency", 1),
         ("max_requests_per_minute", 0.001),
+        ("progress_interval", 0),
     )
     for name, minimum in limits:
         value = config.get(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import signal
 import sys
 import typing as t
@@ -11,12 +12,13 @@ from functools import cached_property
 
 from singer_sdk import Tap
 
-from tap_lms import redaction
+from tap_lms import progress, redaction
 from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
-from tap_lms.errors import ConfigurationError
+from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
 from tap_lms.inference import infer_schema
 from tap_lms.output import BufferedSingerWriter
 from tap_lms.prefetch import Budget, PagePool, ReadAhead
+from tap_lms.progress import RunReport
 from tap_lms.ratelimit import RequestGate
 from tap_lms.resources import ResourceSpec, in_dependency_order, link_children, parse_resources, stream_class
 from tap_lms.selectors import select_value
@@ -55,10 +57,19 @@ class TapLMS(Tap):
             redaction.register_secret(value)
         if raise_errors:
             validate_settings(self._config, schema)
+        # The SDK's METRIC lines: kept, but `metrics_log_level: WARNING` quiets them.
+        logging.getLogger("singer_sdk.metrics").setLevel(str(self._config.get("metrics_log_level") or "INFO").upper())
         return []
 
     #: Set when a stream's sync fails: requests queued ahead are not sent any more.
     api_failed = False
+
+    @cached_property
+    def report(self) -> RunReport:
+        """This run's progress lines and closing summary (the CLI prints the summary)."""
+        report = RunReport(interval=float(self.config.get("progress_interval", 5)))
+        progress.LAST_RUN = report
+        return report
 
     @cached_property
     def request_gate(self) -> RequestGate:
@@ -123,6 +134,44 @@ class TapLMS(Tap):
         finally:
             self.logger.warning("Stopped by %s; the last STATE written is safe to resume from", signal.Signals(signum).name)
             raise SystemExit(128 + signum)
+
+    def run_connection_test(self) -> bool:
+        """`--test`: one verdict line per stream (reachable, authorised, first page parsed, records found).
+
+        Reads only the first page of each stream (for a parent-scoped stream, that of its
+        first parent record); if any stream fails, the command fails (exit 1) after all verdicts.
+        """
+        streams = [stream for stream in self.streams.values() if isinstance(stream, LMSStream)]
+        failed = 0
+        for stream in streams:
+            ok, verdict = self._verdict(stream)
+            failed += not ok
+            self.report.write(f"tap-lms test: {stream.name}: {verdict}")
+        if failed:
+            msg = f"connection test failed for {failed} of {len(streams)} streams (verdicts above)"
+            raise TapLMSError(msg)
+        return True
+
+    def _verdict(self, stream: LMSStream) -> tuple[bool, str]:
+        try:
+            context = None
+            if stream.parent_stream_type is not None:
+                parent = next(s for s in self.streams.values() if type(s) is stream.parent_stream_type)
+                parents = parent.sample_records(None)
+                if not parents:
+                    return True, f"skipped: its parent '{parent.name}' has no records to read it for"
+                context = parent.get_child_context(parents[0], None)
+            records = stream.sample_records(context)
+        except APIRequestError as exc:
+            if exc.status is None:
+                return False, f"FAILED, not reachable ({exc.reason})"
+            if exc.status in (401, 403):  # noqa: PLR2004
+                return False, f"FAILED, reachable but not authorised (HTTP {exc.status} for GET {exc.path})"
+            if exc.status == 200:  # noqa: PLR2004
+                return False, f"FAILED, reachable and authorised, but the first page was not understood ({exc.reason})"
+            return False, f"FAILED, reachable, but HTTP {exc.status} for GET {exc.path}: {exc.reason}"
+        found = f"{len(records):,} record{'' if len(records) == 1 else 's'} on it" if records else "no records found"
+        return True, f"ok: reachable, authorised, first page parsed, {found}"
 
     def discover_streams(self) -> list[Stream]:
         """The eleven built-in streams, or exactly the resources the settings declare."""

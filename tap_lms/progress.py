@@ -1,0 +1,208 @@
+"""What a person watching the sync sees: progress lines while it runs, a summary when it ends.
+
+A full sync of a large site runs for many minutes under a rate budget; the SDK's
+metric lines are JSON meant for machines. Here each stream's figures are kept as
+it runs (records, pages, requests, retries, 429s), a progress line is written to
+stderr every `progress_interval` seconds — never per page — with percent and ETA
+when the API reports how many pages or records there are, and a table closes the
+run, also when it failed. Plain lines only: they read the same in a terminal and
+in an orchestrator's log file.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StreamStats:
+    """One stream's figures for this run."""
+
+    name: str
+    mode: str = "FULL_TABLE"
+    records: int = 0  # written to stdout
+    received: int = 0  # delivered by the API
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    total_pages: int | None = None
+    total_records: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    bookmark: str | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def seconds(self, now: float) -> float:
+        """Time spent on the stream so far."""
+        if self.started is None:
+            return 0.0
+        return (self.finished or now) - self.started
+
+
+class RunReport:
+    """The figures of every stream of one run (thread-safe), and how they are told."""
+
+    def __init__(
+        self,
+        interval: float = 5.0,
+        clock: t.Callable[[], float] = time.monotonic,
+        write: t.Callable[[str], None] | None = None,
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._write = write or _to_stderr
+        self._lock = threading.Lock()
+        self.streams: dict[str, StreamStats] = {}
+        self.started = clock()
+        self._last_line = self.started
+
+    def write(self, line: str) -> None:
+        """One plain line to stderr."""
+        self._write(line)
+
+    def stream(self, name: str) -> StreamStats:
+        """The figures of `name`, created on first use."""
+        with self._lock:
+            if name not in self.streams:
+                self.streams[name] = StreamStats(name)
+            return self.streams[name]
+
+    def count(self, name: str, **increments: int) -> None:
+        """Add to a stream's counters (requests, retries, rate_limited, ...) from any thread."""
+        with self._lock:
+            stats = self.streams.setdefault(name, StreamStats(name))
+            for key, value in increments.items():
+                setattr(stats, key, getattr(stats, key) + value)
+
+    def start(self, name: str, mode: str) -> None:
+        """A stream's sync begins (its first context, for a child stream)."""
+        stats = self.stream(name)
+        stats.mode = mode
+        if stats.started is None:
+            stats.started = self._clock()
+        stats.finished = None
+
+    def finish(self, name: str, *, bookmark: str | None = None, error: str | None = None) -> None:
+        """A stream's sync ended; say so in one line."""
+        stats = self.stream(name)
+        stats.finished = self._clock()
+        stats.bookmark = bookmark
+        stats.error = error
+        if error is None:
+            self._write(
+                f"tap-lms: done {name}: {_count(stats.records, 'record')}, {_count(stats.pages, 'page')}, "
+                f"{_count(stats.requests, 'request')} in {stats.seconds(stats.finished):.1f} s"
+            )
+
+    def tick(self, name: str) -> None:
+        """After each page: write a progress line if `interval` seconds have passed since the last."""
+        if self.interval <= 0:
+            return
+        now = self._clock()
+        with self._lock:
+            if now - self._last_line < self.interval:
+                return
+            self._last_line = now
+        self._write(self.progress_line(self.stream(name), now))
+
+    def progress_line(self, stats: StreamStats, now: float) -> str:
+        """`progress: enrollments 3,250 records, page 13/24 (54%), 1,240 records/s, ETA 0:00:09`."""
+        elapsed = max(stats.seconds(now), 1e-9)
+        rate = stats.received / elapsed
+        parts = [f"progress: {stats.name} {stats.received:,} records"]
+        fraction = None
+        if stats.total_pages:
+            parts.append(f"page {stats.pages:,}/{stats.total_pages:,}")
+            fraction = stats.pages / stats.total_pages
+        else:
+            parts.append(f"{stats.pages:,} pages")
+        if stats.total_records:
+            fraction = stats.received / stats.total_records
+            parts[0] += f" of {stats.total_records:,}"
+        if fraction is not None:
+            parts.append(f"{min(fraction, 1.0):.0%}")
+        parts.append(f"{rate:,.0f} records/s")
+        if fraction:
+            remaining = elapsed * (1 - min(fraction, 1.0)) / fraction
+            parts.append(f"ETA {_clock_text(remaining)}")
+        return ", ".join(parts)
+
+    def summary_lines(self, failure: str | None = None) -> list[str]:
+        """The closing table, totals, notes and, when the run failed, which stream and why."""
+        now = self._clock()
+        rows = sorted(
+            (stats for stats in self.streams.values() if stats.started is not None or stats.requests),
+            key=lambda stats: (stats.started is None, stats.started or 0.0),
+        )
+        header = ("stream", "mode", "records", "pages", "requests", "retries", "429s", "seconds", "bookmark")
+        body = [
+            (
+                s.name,
+                s.mode,
+                f"{s.records:,}",
+                f"{s.pages:,}",
+                f"{s.requests:,}",
+                f"{s.retries:,}",
+                f"{s.rate_limited:,}",
+                f"{s.seconds(now):.1f}",
+                "FAILED" if s.error else (s.bookmark or "-"),
+            )
+            for s in rows
+        ]
+        total = (
+            "total",
+            "",
+            f"{sum(s.records for s in rows):,}",
+            f"{sum(s.pages for s in rows):,}",
+            f"{sum(s.requests for s in rows):,}",
+            f"{sum(s.retries for s in rows):,}",
+            f"{sum(s.rate_limited for s in rows):,}",
+            f"{now - self.started:.1f}",
+            "",
+        )
+        table = [header, *body, total]
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        right = {2, 3, 4, 5, 6, 7}
+
+        def line(row: tuple[str, ...]) -> str:
+            cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+            return "  " + "  ".join(cells).rstrip()
+
+        verdict = "FAILED" if failure else "finished"
+        lines = [f"tap-lms summary: sync {verdict}, {len(rows)} stream(s) in {now - self.started:.1f} s", *map(line, table)]
+        for stats in rows:
+            lines += [f"  note: {stats.name}: {note}" for note in stats.notes]
+            if stats.error:
+                lines.append(f"  failed: {stats.name}: {stats.error}")
+        if failure and not any(s.error for s in rows):
+            lines.append(f"  failed: {failure}")
+        return lines
+
+    def print_summary(self, failure: str | None = None) -> None:
+        """Write the summary to stderr, if a sync began (not after --discover, --about or --test)."""
+        if any(s.started is not None for s in self.streams.values()):
+            self._write("\n".join(self.summary_lines(failure)))
+
+
+#: The report of the last tap created in this process, for the CLI to print at the end.
+LAST_RUN: RunReport | None = None
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _clock_text(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _to_stderr(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
