@@ -36,7 +36,7 @@ from tap_lms.coercion import RecordCoercer
 from tap_lms.errors import APIRequestError
 from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
 from tap_lms.pagination import PaginationError, Paginator, build_paginator
-from tap_lms.prefetch import Budget, PagePool, ReadAhead
+from tap_lms.prefetch import ReadAhead
 from tap_lms.progress import RunReport, StreamStats
 from tap_lms.ratelimit import RequestGate, reset_seconds
 from tap_lms.redaction import redact
@@ -116,10 +116,9 @@ class LMSStream(RESTStream):
 
     # --- what the operator sees (tap_lms.progress) --------------------------------
 
-    @cached_property
+    @property
     def _report(self) -> RunReport:
-        report = getattr(self._tap, "report", None)
-        return report if report is not None else self.__dict__.setdefault("_own_report", RunReport(interval=0))
+        return self._tap.report
 
     @cached_property
     def _stats(self) -> StreamStats:
@@ -316,8 +315,7 @@ class LMSStream(RESTStream):
             raise
         except BaseException:
             # The sync stops here: requests queued ahead, for any stream, are not sent any more.
-            if self._tap is not None:
-                self._tap.api_failed = True
+            self._tap.api_failed = True
             raise
         finally:
             read_ahead.close()
@@ -358,26 +356,19 @@ class LMSStream(RESTStream):
         """Fetch ahead when requests may run in parallel and the API is slow enough to wait on."""
         return int(self.config.get("max_concurrency") or 1) > 1 and first_page.timing[1] >= self.FETCH_AHEAD_FROM
 
-    @property
-    def _pool(self) -> PagePool:
-        pool = getattr(self._tap, "page_pool", None)
-        return pool if pool is not None else self.__dict__.setdefault("_own_pool", PagePool(self._window))
-
     def _new_read_ahead(self, context: Context | None) -> ReadAhead:
-        budget = getattr(self._tap, "read_ahead_budget", None) or Budget(self._window)
-        return ReadAhead(self._pool, budget, partial(self._read_page, context), self._window)
+        fetch = partial(self._read_page, context)
+        return ReadAhead(self._tap.page_pool, self._tap.read_ahead_budget, fetch, self._window)
 
     def _tap_prefetched(self, context: Context | None, params: dict[str, t.Any]) -> tuple[Future | None, ReadAhead]:
         """This stream's first page and pages ahead, if the tap already asked for them."""
-        take = getattr(self._tap, "take_prefetched_page", None)
-        prefetched = take(self.name, params) if take and context is None else None
+        prefetched = self._tap.take_prefetched_page(self.name, params) if context is None else None
         return prefetched or (None, self._new_read_ahead(context))
 
     def _start_prefetching_other_streams(self, context: Context | None) -> None:
         """Once one stream has answered, let the tap ask for the first pages of the others."""
-        start = getattr(self._tap, "prefetch_first_pages", None)
-        if start and context is None:
-            start()
+        if context is None:
+            self._tap.prefetch_first_pages()
 
     def prefetch_first_page(self) -> tuple[dict[str, t.Any], tuple[Future, ReadAhead]]:
         """Ask for this stream's first page on a worker thread, and then for the pages after it."""
@@ -391,7 +382,7 @@ class LMSStream(RESTStream):
                 read_ahead.plan(self.new_paginator().remaining_params(page.body))
             return page
 
-        return params, (self._pool.submit(first_page_then_plan), read_ahead)
+        return params, (self._tap.page_pool.submit(first_page_then_plan), read_ahead)
 
     def sample_records(self, context: Context | None) -> list[dict]:
         """The records of the first page only (schema inference, connection checks)."""
@@ -444,14 +435,10 @@ class LMSStream(RESTStream):
         except _FatalResponse as exc:
             raise APIRequestError(stream=self.name, path=display_path, status=exc.status, reason=exc.reason) from None
 
-
     @property
     def request_gate(self) -> RequestGate:
-        """The tap's one gate, shared by all its streams (a private one outside a TapLMS)."""
-        gate = getattr(self._tap, "request_gate", None)
-        if gate is None:
-            gate = self.__dict__.setdefault("_own_gate", RequestGate())
-        return gate
+        """The tap's one gate, shared by all its streams and threads."""
+        return self._tap.request_gate
 
     @property
     def _max_retries(self) -> int:
@@ -472,7 +459,7 @@ class LMSStream(RESTStream):
     def _fetch_once(self, request: requests.PreparedRequest) -> tuple[t.Any, ResponseTiming]:
         """One try: send, classify the status, parse the body; raise to retry or to stop."""
         gate = self.request_gate
-        if getattr(self._tap, "api_failed", False):
+        if self._tap.api_failed:
             raise _FatalResponse(0, "not sent: the sync is stopping after an earlier failure")
         sequence = gate.enter()
         sent_at = dt.datetime.now(dt.timezone.utc)

@@ -63,6 +63,7 @@ class TapLMS(Tap):
 
     #: Set when a stream's sync fails: requests queued ahead are not sent any more.
     api_failed = False
+    _prefetch_started = False
 
     @cached_property
     def report(self) -> RunReport:
@@ -96,13 +97,14 @@ class TapLMS(Tap):
     def prefetch_first_pages(self) -> None:
         """Ask, once, for the first page of every selected top-level stream not yet started.
 
-        Called when the first stream has had its first answer (so a dead API or a
-        wrong key still costs one request, not one per stream). Streams are then
-        written one after the other as before; only their first requests overlap.
+        Called when the first stream has had its first (slow enough) answer, so a dead
+        API or a wrong key still costs one request, not one per stream. Each first page
+        then plans the pages after it, within the tap's read-ahead budget; streams are
+        still written one after the other, only their requests overlap.
         """
-        if self.__dict__.get("_prefetch_started"):
+        if self._prefetch_started:
             return
-        self.__dict__["_prefetch_started"] = True
+        self._prefetch_started = True
         for stream in self.streams.values():
             wanted = stream.selected or stream.has_selected_descendents
             if wanted and not stream.parent_stream_type and isinstance(stream, LMSStream):

@@ -433,9 +433,9 @@ def _updated_since(records: list[dict], field: str, since: str, *, inclusive: bo
 def _filtered(records: tuple[dict, ...], params: dict[str, str]) -> list[dict]:
     """Records matching every non-paging parameter that names one of their fields."""
     selected = list(records)
-    for name, (field, inclusive) in TIME_FILTERS.items():
+    for name, (field_name, inclusive) in TIME_FILTERS.items():
         if params.get(name):
-            selected = _updated_since(selected, field, params[name], inclusive=inclusive)
+            selected = _updated_since(selected, field_name, params[name], inclusive=inclusive)
     filters = {k: v for k, v in params.items() if k not in PAGING_PARAMS and k not in TIME_FILTERS}
     if not filters or not selected:
         return selected
