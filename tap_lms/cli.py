@@ -8,10 +8,14 @@ or an API that stays down is not a bug in the tap, so those end here in a single
 
 from __future__ import annotations
 
+import json
 import sys
 
+import simplejson  # the SDK reads --catalog and --state with it
+from singer_sdk import exceptions as sdk_errors
+
 from tap_lms import progress
-from tap_lms.errors import TapLMSError
+from tap_lms.errors import ConfigurationError, TapLMSError
 from tap_lms.tap import TapLMS
 
 
@@ -23,6 +27,12 @@ def main() -> None:
         TapLMS.cli()
     except TapLMSError as exc:
         error, code = exc, exc.exit_code
+    except (sdk_errors.MappingError, sdk_errors.ConfigurationError) as exc:  # stream_maps, flattening
+        error = ConfigurationError(f"invalid stream_maps or flattening settings: {exc}")
+        code = error.exit_code
+    except (json.JSONDecodeError, simplejson.JSONDecodeError, OSError) as exc:  # --config/--catalog/--state files
+        error = ConfigurationError(f"cannot read an input file: {exc}")
+        code = error.exit_code
     except SystemExit as exc:  # click's normal end, or a signal's 128+n
         code = exc.code
     sys.stdout.flush()

@@ -103,3 +103,31 @@ def test_python_dash_m_and_about(tmp_path):
     assert about["name"] == "tap-lms"
     assert "api_key" in about["settings"]["properties"]
     assert about["settings"]["properties"]["api_key"].get("secret") is True
+
+
+def test_stream_maps_and_flattening_still_work(tmp_path, fresh_sandbox):
+    config = base_config(
+        fresh_sandbox,
+        resources=["users", "orders"],
+        stream_maps={"users": {"email": "md5(email)", "id": "id", "__else__": None}},
+        flattening_enabled=True,
+        flattening_max_depth=1,
+    )
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-2000:]
+    users = run.records("users")
+    assert set(users[0]) == {"id", "email"} and len(users[0]["email"]) == 32  # hashed, other fields dropped
+    orders = run.records("orders")
+    assert isinstance(orders[0]["items"], str)  # flattened: nested array serialised at depth 1
+    assert len(orders) == len(fresh_sandbox.data["orders"])
+
+
+def test_user_mistakes_in_maps_or_files_are_one_line(tmp_path, fresh_sandbox):
+    bad_map = base_config(fresh_sandbox, stream_maps={"users": {"__else__": None}})
+    run = run_tap(tmp_path, bad_map)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("tap-lms: error: invalid stream_maps or flattening settings:")
+    (tmp_path / "broken.json").write_text("{not json")
+    run = run_tap(tmp_path, base_config(fresh_sandbox), "--catalog", str(tmp_path / "broken.json"))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("tap-lms: error: cannot read an input file:")
