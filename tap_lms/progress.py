@@ -101,15 +101,17 @@ class RunReport:
             )
 
     def tick(self, name: str) -> None:
-        """After each page: write a progress line if `interval` seconds have passed since the last."""
+        """After each page: a progress line on a stream's first page (when its total becomes known),
+        then whenever `interval` seconds have passed since the last line."""
         if self.interval <= 0:
             return
         now = self._clock()
+        stats = self.stream(name)
         with self._lock:
-            if now - self._last_line < self.interval:
+            if stats.pages != 1 and now - self._last_line < self.interval:
                 return
             self._last_line = now
-        self._write(self.progress_line(self.stream(name), now))
+        self._write(self.progress_line(stats, now))
 
     def progress_line(self, stats: StreamStats, now: float) -> str:
         """`progress: enrollments 3,250 records, page 13/24 (54%), 1,240 records/s, ETA 0:00:09`."""

@@ -21,7 +21,7 @@ def test_progress_lines_keep_their_cadence_not_one_per_page():
         stats.pages += 1
         stats.received += 250
         report.tick("enrollments")
-    assert len(lines) == 12  # one a second, not one a page
+    assert len(lines) == 13  # the first page, then one a second: not one a page
     assert all(re.match(r"^progress: enrollments [\d,]+ records of 25,000, page \d+/100, \d+%, [\d,]+ records/s, ETA \d:\d\d:\d\d$", line) for line in lines)
     stats.pages, stats.received = 50, 12_500
     assert report.progress_line(stats, 10.0) == (
@@ -50,6 +50,8 @@ def test_a_slow_sync_shows_progress_and_a_summary_that_matches_what_was_emitted(
     progress = [line for line in run.stderr.splitlines() if line.startswith("progress: enrollments")]
     assert progress and all("%" in line and "ETA" in line for line in progress)
     assert len(progress) < 120 / 3  # 120 pages of enrollments: lines by time, not by page
+    for stream in ("categories", "coupons", "courses", "groups", "users"):  # every stream with a known total
+        assert any(line.startswith(f"progress: {stream} ") and "%" in line for line in run.stderr.splitlines())
     rows = _summary(run.stderr)
     for stream, row in rows.items():
         if stream == "total":
