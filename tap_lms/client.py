@@ -390,8 +390,9 @@ class LMSStream(RESTStream):
 
     def _read_page(self, context: Context | None, page_params: dict[str, t.Any]) -> Page:
         """Fetch one page: its parsed body, its records, its path as shown in messages."""
-        display_path = self._display_path(context, page_params)
-        body, timing = self._fetch_with_retries(context, page_params, display_path)
+        params = self.query_params(context, page_params)
+        display_path = self._display_path(context, params)
+        body, timing = self._fetch_with_retries(context, params, display_path)
         records = select_records(body, self.records_selector)
         if records is None:
             reason = _selector_miss(self.records_selector, body)
@@ -407,15 +408,16 @@ class LMSStream(RESTStream):
             params[self.incremental_param] = self._filter_value
         return params
 
-    def _display_path(self, context: Context | None, page_params: dict[str, t.Any]) -> str:
-        query = urlencode(self.query_params(context, page_params), doseq=True)
+    def _display_path(self, context: Context | None, params: dict[str, t.Any]) -> str:
+        """The request as messages show it: path and query, never the key."""
+        query = urlencode(params, doseq=True)
         path = self.get_url(context)[len(self.url_base) :] or "/"
         return f"{path}?{query}" if query else path
 
     def _fetch_with_retries(
-        self, context: Context | None, page_params: dict[str, t.Any], display_path: str
+        self, context: Context | None, query: dict[str, t.Any], display_path: str
     ) -> tuple[t.Any, ResponseTiming]:
-        params = self.query_params(context, page_params)
+        params = dict(query)
         if self.config.get("api_key_location", "header") == "query":
             params[self.config.get("api_key_name") or "api_key"] = str(self.config["api_key"])
         request = self.build_prepared_request(

@@ -23,7 +23,7 @@ def _json_default(value: t.Any) -> t.Any:  # noqa: ANN401
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
-        return float(value) if value == value.to_integral_value() or value.is_finite() else None
+        return float(value) if value.is_finite() else None
     return str(value)
 
 
