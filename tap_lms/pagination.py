@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from tap_lms.errors import ConfigurationError, reject_unknown_keys
 from tap_lms.selectors import MISSING, select_value
@@ -37,6 +38,15 @@ def _as_int(value: t.Any) -> int | None:  # noqa: ANN401
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     return None
+
+
+def _page_number(value: t.Any, page_param: str) -> int | None:  # noqa: ANN401
+    """A page number, whether the API sends `3`, `"3"` or a link such as `/v1/users?page=3`."""
+    number = _as_int(value)
+    if number is None and isinstance(value, str) and "?" in value:
+        found = parse_qs(urlsplit(value).query).get(page_param)
+        number = _as_int(found[0]) if found else None
+    return number
 
 
 @dataclass
@@ -106,9 +116,9 @@ class PageNumberPaginator:
         return {self.page_param: next_page, self.limit_param: self.limit}
 
     def _next_page(self, body: t.Any, record_count: int) -> int | None:  # noqa: ANN401
-        if record_count == 0:
-            return None
         meta = select_value(body, META_PAGINATION)
+        if record_count == 0:
+            return self._after_empty_page(meta)
         if isinstance(meta, dict) and self._trust_meta:
             current = _as_int(meta.get("current_page"))
             if current is not None and current != self._page:
@@ -123,7 +133,7 @@ class PageNumberPaginator:
         if isinstance(meta, dict) and "next_page" in meta:
             if meta["next_page"] is None:
                 return None
-            next_page = _as_int(meta["next_page"])
+            next_page = _page_number(meta["next_page"], self.page_param)
             if next_page is None:
                 msg = f"the API sent a next_page that is not a page number: {meta['next_page']!r}"
                 raise PaginationError(msg)
@@ -143,6 +153,21 @@ class PageNumberPaginator:
         """The record count the API reports for the whole list, if it reports one."""
         meta = select_value(body, META_PAGINATION)
         return _as_int(meta.get("total_items")) if isinstance(meta, dict) else None
+
+    def _after_empty_page(self, meta: t.Any) -> int | None:  # noqa: ANN401
+        """An empty page ends the list, unless the API says there are more pages than this one.
+
+        Some APIs filter after paginating, so a page in the middle can be empty; going on is
+        safe while `total_pages` bounds it. Without that bound an empty page is the end (a
+        `next_page` that never becomes null must not loop forever).
+        """
+        if not (isinstance(meta, dict) and self._trust_meta):
+            return None
+        next_page = _page_number(meta.get("next_page"), self.page_param)
+        last = _as_int(meta.get("total_pages"))
+        if next_page is not None and last is not None and self._page < next_page <= last:
+            return next_page
+        return None
 
     def total_pages(self, body: t.Any) -> int | None:  # noqa: ANN401
         """How many pages the API says the list has, if it says."""

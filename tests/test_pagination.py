@@ -46,6 +46,24 @@ def test_page_number_uses_total_pages_when_next_page_is_absent():
     assert pager.next_params(body, 2) is None
 
 
+def test_next_page_may_be_a_link():
+    pager = PageNumberPaginator(limit=2)
+    pager.first_params()
+    body = {"meta": {"pagination": {"next_page": "https://api.example.com/v1/users?page=2&limit=2"}}}
+    assert pager.next_params(body, 2) == {"page": 2, "limit": 2}
+
+
+def test_an_empty_page_inside_the_reported_total_does_not_end_the_list():
+    pager = PageNumberPaginator(limit=2)
+    pager.first_params()
+    assert pager.next_params(_meta(1, 2, total_pages=3), 0) == {"page": 2, "limit": 2}
+    assert pager.next_params(_meta(2, 3, total_pages=3), 2) == {"page": 3, "limit": 2}
+    assert pager.next_params(_meta(3, 4, total_pages=3), 0) is None  # past the total: the end
+    endless = PageNumberPaginator(limit=2)
+    endless.first_params()
+    assert endless.next_params({"meta": {"pagination": {"next_page": 2}}}, 0) is None  # no total: the end
+
+
 def test_page_number_refuses_to_loop():
     pager = PageNumberPaginator(limit=2)
     pager.first_params()
