@@ -110,6 +110,11 @@ class LMSStream(RESTStream):
         return headers
 
     @property
+    def requests_session(self) -> requests.Session:
+        """The tap's shared session: connections are reused across streams and threads."""
+        return self._tap.http_session
+
+    @property
     def timeout(self) -> float:  # type: ignore[override]
         """Seconds per request (`request_timeout`)."""
         return float(self.config.get("request_timeout", 60))

@@ -10,6 +10,7 @@ import typing as t
 from concurrent.futures import Future
 from functools import cached_property
 
+import requests
 from singer_sdk import Tap
 
 from tap_lms import progress, redaction
@@ -79,6 +80,16 @@ class TapLMS(Tap):
             max_concurrency=int(self.config.get("max_concurrency") or 1),
             requests_per_minute=self.config.get("max_requests_per_minute"),
         )
+
+    @cached_property
+    def http_session(self) -> requests.Session:
+        """One connection pool for every stream and worker thread, sized for `max_concurrency`."""
+        session = requests.Session()
+        size = max(10, int(self.config.get("max_concurrency") or 1) + 2)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=size)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
 
     @cached_property
     def page_pool(self) -> PagePool:
