@@ -355,11 +355,11 @@ class LMSStream(RESTStream):
     def _window(self) -> int:
         """How many pages of this stream may be queued ahead (twice what may be in flight,
         so the next requests are waiting in line when one finishes)."""
-        return 2 * int(self.config.get("max_concurrency") or 1)
+        return 2 * self._tap.max_concurrency
 
     def _worth_fetching_ahead(self, first_page: Page) -> bool:
         """Fetch ahead when requests may run in parallel and the API is slow enough to wait on."""
-        return int(self.config.get("max_concurrency") or 1) > 1 and first_page.timing[1] >= self.FETCH_AHEAD_FROM
+        return self._tap.max_concurrency > 1 and first_page.timing[1] >= self.FETCH_AHEAD_FROM
 
     def _new_read_ahead(self, context: Context | None) -> ReadAhead:
         fetch = partial(self._read_page, context)
@@ -388,6 +388,11 @@ class LMSStream(RESTStream):
             return page
 
         return params, (self._tap.page_pool.submit(first_page_then_plan), read_ahead)
+
+    def sample_parent_context(self, parent: LMSStream, field: str) -> dict | None:
+        """A context to sample this child stream with: `field` of the parent's first record (None: no records)."""
+        parents = parent.sample_records(None)
+        return {self.parent_context_key: select_value(parents[0], field)} if parents else None
 
     def sample_records(self, context: Context | None) -> list[dict]:
         """The records of the first page only (schema inference, connection checks)."""

@@ -107,7 +107,7 @@ class RequestGate:
     # --- admission -----------------------------------------------------------------
 
     def enter(self) -> int:
-        """Wait until a request may start; return its sequence number (for `observe`)."""
+        """Wait until a request may start; return its sequence number (for `leave`)."""
         with self._cond:
             while True:
                 now = self._clock()

@@ -232,11 +232,10 @@ def _endpoint_incremental(
     if from_params is not None:
         msg = f"resource '{name}': declare incremental loading once (endpoint.incremental or a param)"
         raise ConfigurationError(msg)
-    if not isinstance(endpoint_incremental, dict) or not endpoint_incremental.get("cursor_path"):
+    if not isinstance(endpoint_incremental, dict) or not all(
+        endpoint_incremental.get(key) for key in ("start_param", "cursor_path")
+    ):
         msg = f"resource '{name}': endpoint.incremental needs 'start_param' and 'cursor_path'"
-        raise ConfigurationError(msg)
-    if not endpoint_incremental.get("start_param"):
-        msg = f"resource '{name}': endpoint.incremental needs 'start_param'"
         raise ConfigurationError(msg)
     return dict(endpoint_incremental)
 

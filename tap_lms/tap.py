@@ -22,7 +22,6 @@ from tap_lms.prefetch import Budget, PagePool, ReadAhead
 from tap_lms.progress import RunReport
 from tap_lms.ratelimit import RequestGate
 from tap_lms.resources import ResourceSpec, in_dependency_order, link_children, parse_resources, stream_class
-from tap_lms.selectors import select_value
 from tap_lms.settings import SETTINGS_SCHEMA, apply_defaults, validate_settings
 from tap_lms.streams import BUILTIN_STREAMS
 
@@ -73,11 +72,16 @@ class TapLMS(Tap):
         progress.LAST_RUN = report
         return report
 
+    @property
+    def max_concurrency(self) -> int:
+        """Requests allowed in flight at once (the `max_concurrency` setting, at least 1)."""
+        return max(1, int(self.config.get("max_concurrency") or 1))
+
     @cached_property
     def request_gate(self) -> RequestGate:
         """Concurrency, pacing and rate-limit pauses, shared by every stream of this tap."""
         return RequestGate(
-            max_concurrency=int(self.config.get("max_concurrency") or 1),
+            max_concurrency=self.max_concurrency,
             requests_per_minute=self.config.get("max_requests_per_minute"),
         )
 
@@ -85,7 +89,7 @@ class TapLMS(Tap):
     def http_session(self) -> requests.Session:
         """One connection pool for every stream and worker thread, sized for `max_concurrency`."""
         session = requests.Session()
-        size = max(10, int(self.config.get("max_concurrency") or 1) + 2)
+        size = max(10, self.max_concurrency + 2)
         adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=size)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
@@ -94,12 +98,12 @@ class TapLMS(Tap):
     @cached_property
     def page_pool(self) -> PagePool:
         """The worker threads that fetch pages ahead, for every stream."""
-        return PagePool(int(self.config.get("max_concurrency") or 1))
+        return PagePool(self.max_concurrency)
 
     @cached_property
     def read_ahead_budget(self) -> Budget:
         """Pages fetched ahead but not yet written, across all streams: 4 per parallel request."""
-        return Budget(4 * int(self.config.get("max_concurrency") or 1))
+        return Budget(4 * self.max_concurrency)
 
     @cached_property
     def _prefetched(self) -> dict[str, tuple[dict, tuple[Future, ReadAhead]]]:
@@ -170,10 +174,9 @@ class TapLMS(Tap):
             context = None
             if stream.parent_stream_type is not None:
                 parent = next(s for s in self.streams.values() if type(s) is stream.parent_stream_type)
-                parents = parent.sample_records(None)
-                if not parents:
+                context = stream.sample_parent_context(parent, parent.child_context_fields[stream.parent_context_key])
+                if context is None:
                     return True, f"skipped: its parent '{parent.name}' has no records to read it for"
-                context = parent.get_child_context(parents[0], None)
             records = stream.sample_records(context)
         except APIRequestError as exc:
             if exc.status is None:
@@ -216,12 +219,10 @@ class TapLMS(Tap):
         probe = stream_class(spec, {"type": "object", "properties": {}})(tap=self)
         context = None
         if spec.parent:
-            parent = ready[spec.parent.parent](tap=self)
-            parents = parent.sample_records(None)
-            if not parents:
+            context = probe.sample_parent_context(ready[spec.parent.parent](tap=self), spec.parent.field)
+            if context is None:
                 self.logger.warning("Resource '%s': its parent has no records to sample; schema left empty", spec.name)
                 return {"type": "object", "properties": {}}
-            context = {spec.parent.context_key: select_value(parents[0], spec.parent.field)}
         records = probe.sample_records(context)
         source = probe.get_url(context)[len(probe.url_base) :]
         self.logger.info("Resource '%s': schema inferred from %d record(s) of %s", spec.name, len(records), source)

@@ -110,3 +110,12 @@ def test_metric_lines_can_be_quieted(tmp_path, fresh_sandbox):
     quiet = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups"], metrics_log_level="WARNING"))
     assert "METRIC:" in loud.stderr
     assert "METRIC:" not in quiet.stderr and quiet.returncode == 0
+
+
+def test_connection_test_reads_a_child_stream_for_its_parents_first_record(tmp_path, fresh_sandbox):
+    fresh_sandbox.options.parent_required = True
+    child = {"name": "reviews", "endpoint": {"params": {"course_id": {"type": "resolve", "resource": "courses", "field": "id"}}}}
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["courses", child]), "--test")
+    assert run.returncode == 0, run.stderr[-1500:]
+    assert "tap-lms test: reviews: ok: reachable, authorised, first page parsed" in run.stderr
+    assert {r.params.get("course_id") for r in fresh_sandbox.requests_to("/v1/course_reviews")} == {"1"}
