@@ -1,6 +1,6 @@
 """Measure tap-lms against the bare-HTTP floor and an untuned SDK tap, on the sandbox API.
 
-    python benchmarks/run.py [--repeat 3] [--quick]
+    python benchmarks/run.py [--repeat 5] [--quick]
 
 For each scenario it starts the sandbox in its own process (so its CPU is not
 counted), runs every contender `--repeat` times in alternation, and prints a
@@ -142,7 +142,7 @@ def table(title: str, results: dict[str, Result], baseline: str, *, speedup: boo
 def main() -> None:  # noqa: PLR0915
     """Run the scenarios and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="smaller rate-limit scenario, one repeat")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from importlib import metadata
+import typing as t
 
-try:
-    __version__ = metadata.version("tap-lms")
-except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> t.Any:  # noqa: ANN401
+    """`__version__`, looked up only when asked for: the first lookup scans every installed package."""
+    if name != "__version__":
+        msg = f"module 'tap_lms' has no attribute {name!r}"
+        raise AttributeError(msg)
+    from importlib import metadata  # noqa: PLC0415
+
+    try:
+        return metadata.version("tap-lms")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0"

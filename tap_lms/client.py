@@ -5,10 +5,11 @@ Every stream, built-in or declared in settings, is a subclass that only declares
 authenticated, retried, parsed and reported lives here, so that the retry rules,
 the error messages and the secret handling are the same for all of them.
 
-The SDK's request loop is replaced by `request_records` below: it parses each
+The SDK's request loop is replaced by `request_pages` below: it parses each
 body once (the SDK parses it again for every paginator question), treats a body
 that is not JSON as retryable, and stops on the page that proves it was the last
-instead of asking for one more.
+instead of asking for one more. Its record loop is replaced, for plain streams,
+by `_sync_records`: a page is coerced, written and bookmarked as one unit.
 """
 
 from __future__ import annotations
@@ -22,19 +23,19 @@ from functools import cached_property, partial
 from urllib.parse import urlencode
 
 import backoff
+import msgspec
 import requests
 from singer_sdk.helpers._state import SIGNPOST_MARKER
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 
-from tap_lms import __version__
 from tap_lms.coercion import RecordCoercer
 from tap_lms.errors import APIRequestError
 from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
+from tap_lms.output import BufferedSingerWriter
 from tap_lms.pagination import PaginationError, Paginator, build_paginator
 from tap_lms.prefetch import ReadAhead
 from tap_lms.progress import RunReport, StreamStats
@@ -54,6 +55,7 @@ if t.TYPE_CHECKING:
 
 DEFAULT_PAGE_SIZE = 250
 _BODY_PREVIEW_CHARS = 200
+_decode_fast = msgspec.json.Decoder().decode
 
 _STATUS_HINTS = {
     401: "the API key was rejected; check api_key, api_key_name and api_key_location",
@@ -97,8 +99,8 @@ class LMSStream(RESTStream):
 
     @cached_property
     def user_agent(self) -> str:
-        """`user_agent` setting, else tap-lms/<version>."""
-        return self.config.get("user_agent") or f"tap-lms/{__version__}"
+        """`user_agent` setting, else tap-lms/<version> (the version the SDK already looked up for its banner)."""
+        return self.config.get("user_agent") or f"tap-lms/{self._tap.plugin_version}"
 
     @property
     def http_headers(self) -> dict[str, str]:
@@ -165,20 +167,26 @@ class LMSStream(RESTStream):
             yield from super().generate_child_contexts(record, context)
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Coerce API drift so the record validates against the SCHEMA; children carry the parent key.
+        """One record through `post_process_page` (the SDK's per-record hook)."""
+        kept = self.post_process_page([row], context)
+        return kept[0] if kept else None
+
+    def post_process_page(self, rows: list[dict], context: Context | None) -> list[dict]:
+        """Coerce API drift so the records validate against the SCHEMA; children carry the parent key.
 
         With `start_date` set, an incremental stream drops what was updated before it:
         the filter is sent with a second of overlap, and an API may ignore it.
         """
-        if self.parent_context_key and context and row.get(self.parent_context_key) is None:
-            row[self.parent_context_key] = context.get(self.parent_context_key)
-        row = self._coercer(row)
+        key = self.parent_context_key
+        if key and context:
+            for row in rows:
+                if row.get(key) is None:
+                    row[key] = context.get(key)
+        self._coercer.convert_page(rows)
         floor = self._start_date_floor
-        if floor is not None:
-            updated = parse_timestamp(row.get(self.replication_key))
-            if updated is None or updated < floor:
-                return None
-        return row
+        if floor is None:
+            return rows
+        return [row for row in rows if _not_before(parse_timestamp(row.get(self.replication_key)), floor)]
 
     @cached_property
     def _start_date_floor(self) -> dt.datetime | None:
@@ -233,20 +241,83 @@ class LMSStream(RESTStream):
     #: conformance pass would only repeat the work (it was ~45 % of the CPU of a sync).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    def _generate_record_messages(self, record: dict) -> t.Iterator[RecordMessage]:
-        """The SDK's message generation, minus the work a plain stream does not need.
+    def _write_record_message(self, record: dict) -> None:
+        """Queue the record's line with the tap's writer, stamped with the time its page was fetched.
 
-        With no stream maps, no flattening and no deselected fields, a record becomes
-        its message directly, stamped with the time its page was fetched; otherwise
-        the SDK's general path runs (deselection, maps, aliases).
+        With no stream maps, no flattening and no deselected fields, a record is its
+        message; otherwise the SDK's general path runs (deselection, maps, aliases).
         """
         self._stats.records += 1
         if not self._is_plain_stream:
-            yield from super()._generate_record_messages(record)
+            super()._write_record_message(record)
             return
-        yield RecordMessage(
-            stream=self.name, record=record, version=self._stream_version, time_extracted=self._page_fetched_at
+        self._tap.message_writer.add_record(self.name, record, self._stream_version, self._page_fetched_at)
+        self.state_manager.is_flushed = False
+
+    def _sync_records(
+        self, context: Context | None = None, *, write_messages: bool = True
+    ) -> t.Generator[dict, t.Any, t.Any]:
+        """The SDK's record loop, a page at a time where nothing needs a record on its own.
+
+        The SDK handles each record in turn: post-processing, child contexts, a message
+        object, a state update, a metric tick (about 4 µs a record, the largest CPU cost
+        of a sync after parsing). A plain top-level stream has no use for most of that:
+        here a page is coerced in one pass, queued with the writer in one call, and the
+        bookmark is advanced once with the page's latest value. Anything else (child
+        streams, partitions, stream maps, a record limit, sorted streams) takes the SDK's path.
+        """
+        if not (write_messages and context is None and self._syncs_whole_pages):
+            yield from super()._sync_records(context, write_messages=write_messages)
+            return
+        record_counter = self.get_record_counter()
+        timer = self.get_sync_timer()
+        writer = t.cast("BufferedSingerWriter", self._tap.message_writer)
+        written = 0
+        with record_counter, timer:
+            record_counter.with_context({})
+            timer.with_context({})
+            self._write_starting_replication_value(None)
+            for page in self.request_pages(None):
+                records = self.post_process_page(page.records, None)
+                if not records:
+                    continue
+                writer.add_records(self.name, records, self._stream_version, page.fetched_at)
+                self._stats.records += len(records)
+                self.state_manager.is_flushed = False
+                self._advance_progress(records)
+                record_counter.increment(len(records))
+                if (written + len(records)) // self.STATE_MSG_FREQUENCY > written // self.STATE_MSG_FREQUENCY:
+                    self._write_state_message()
+                written += len(records)
+                yield from records
+            self._finalize_state(self.get_context_state(None))
+        self._finalize_state(self.stream_state)
+        self._write_state_message()
+
+    @cached_property
+    def _syncs_whole_pages(self) -> bool:
+        return (
+            self._is_plain_stream
+            and self.selected
+            and not self.child_streams
+            and not self.partitions
+            and not self.is_sorted
+            and self.ABORT_AT_RECORD_COUNT is None
         )
+
+    def _advance_progress(self, records: list[dict]) -> None:
+        """The page's effect on the bookmark in one update: what the SDK's per-record updates end with.
+
+        For an unsorted stream the SDK keeps the greatest value seen (or, without
+        `check_sorted`, the last one); records without a value are skipped.
+        """
+        key = self.replication_key
+        if not key or self.replication_method != REPLICATION_INCREMENTAL:
+            return
+        valued = [record for record in records if record.get(key) is not None]
+        if valued:
+            latest = max(valued, key=lambda record: record[key]) if self.check_sorted else valued[-1]
+            self._increment_stream_state(latest, context=None)
 
     @cached_property
     def _is_plain_stream(self) -> bool:
@@ -257,6 +328,7 @@ class LMSStream(RESTStream):
             and not maps[0].flattening_enabled
             and maps[0].stream_alias == self.name
             and all(self.mask.values())
+            and isinstance(self._tap.message_writer, BufferedSingerWriter)
         )
 
     # --- the request loop ------------------------------------------------------
@@ -270,7 +342,12 @@ class LMSStream(RESTStream):
         )
 
     def request_records(self, context: Context | None) -> t.Iterable[dict]:
-        """Every record of the stream for `context`, page by page, each page fetched once.
+        """Every record of the stream for `context` (the SDK's per-record interface)."""
+        for page in self.request_pages(context):
+            yield from page.records
+
+    def request_pages(self, context: Context | None) -> t.Iterator[Page]:
+        """Every page of the stream for `context`, in order, each fetched once.
 
         Guards against paging that would loop or silently lose records: a page that
         repeats the previous one stops the sync with an error; paging metadata that
@@ -307,7 +384,7 @@ class LMSStream(RESTStream):
                 reported_total = paginator.total_records(page.body) or reported_total
                 self._count_page(context, page, paginator, reported_total)
                 read_ahead.top_up()
-                yield from page.records
+                yield page
                 try:
                     params = paginator.next_params(page.body, len(page.records))
                 except PaginationError as exc:
@@ -476,7 +553,9 @@ class LMSStream(RESTStream):
         sequence = gate.enter()
         sent_at = dt.datetime.now(dt.timezone.utc)
         try:
-            response = self.requests_session.send(request, timeout=self.timeout, allow_redirects=True)
+            response = self.requests_session.send(
+                request, timeout=self.timeout, allow_redirects=True, proxies=self._proxies(request)
+            )
         except BaseException:
             gate.leave(sequence, None)
             self._report.count(self.name, requests=1)
@@ -503,6 +582,19 @@ class LMSStream(RESTStream):
             raise RetryableResponse(
                 f"the response body is not valid JSON{_body_preview(response)}", status=status
             ) from None
+
+    def _proxies(self, request: requests.PreparedRequest) -> dict[str, str]:
+        """The proxies for this API, read from the environment once per stream, not once per request.
+
+        `Session.send` would otherwise walk the whole environment (HTTP_PROXY, NO_PROXY...)
+        for every page; every request of a stream goes to the same scheme and host.
+        """
+        if self._resolved_proxies is None:
+            session = self.requests_session
+            self._resolved_proxies = requests.utils.resolve_proxies(request, session.proxies, session.trust_env)
+        return self._resolved_proxies
+
+    _resolved_proxies: dict[str, str] | None = None
 
     def _log_retry(self, details: dict) -> None:
         self._report.count(self.name, retries=1)
@@ -571,8 +663,20 @@ def _transport_reason(exc: BaseException | None) -> str:
 
 
 def _decode_json(content: bytes) -> t.Any:  # noqa: ANN401
-    """Parse a body; NaN and Infinity (not JSON, but Python's parser accepts them) become null."""
-    return json.loads(content, parse_constant=lambda _constant: None)
+    """Parse a body with msgspec (about twice as fast as the standard library).
+
+    What msgspec refuses but Python's parser reads is parsed again by the latter:
+    NaN and Infinity (not JSON; they become null), numbers beyond a float's range,
+    and escaped lone surrogates. A body neither can parse raises ValueError.
+    """
+    try:
+        return _decode_fast(content)
+    except msgspec.DecodeError:
+        return json.loads(content, parse_constant=lambda _constant: None)
+
+
+def _not_before(moment: dt.datetime | None, floor: dt.datetime) -> bool:
+    return moment is not None and moment >= floor
 
 
 def _fingerprint(records: list[dict]) -> tuple | None:

@@ -129,6 +129,18 @@ _ALREADY_FINE: dict[str, frozenset[type]] = {
 _NOTHING: frozenset[type] = frozenset()
 
 
+def _convert_members(fields: dict[str, tuple[frozenset[type], Converter]], obj: dict) -> list[str]:
+    """Convert `obj`'s members in place, by name; return the names `fields` does not know."""
+    unknown = []
+    for name, value in obj.items():
+        field = fields.get(name)
+        if field is None:
+            unknown.append(name)
+        elif value is not None and type(value) not in field[0]:
+            obj[name] = field[1](value)
+    return unknown
+
+
 class RecordCoercer:
     """Compiled conversion of one stream's records to its JSON Schema.
 
@@ -148,19 +160,17 @@ class RecordCoercer:
         self._fields = self._compile_properties(schema.get("properties", {}), prefix="")
 
     def __call__(self, record: dict) -> dict:
-        """Convert `record` in place; unknown top-level fields are dropped with one warning."""
-        fields = self._fields
-        unknown = None
-        for name, value in record.items():
-            field = fields.get(name)
-            if field is None:
-                unknown = [*(unknown or []), name]
-            elif value is not None and type(value) not in field[0]:
-                record[name] = field[1](value)
-        for name in unknown or ():
-            self._warn(name, "is not in the schema; dropped (add it to the schema to keep it)")
-            del record[name]
+        """Convert one record in place (see `convert_page`)."""
+        self.convert_page([record])
         return record
+
+    def convert_page(self, records: list[dict]) -> None:
+        """Convert `records` in place; unknown top-level fields are dropped with one warning."""
+        fields = self._fields
+        for record in records:
+            for name in _convert_members(fields, record):
+                self._warn(name, "is not in the schema; dropped (add it to the schema to keep it)")
+                del record[name]
 
     def _warn(self, field: str, problem: str) -> None:
         key = (field, problem)
@@ -203,10 +213,7 @@ class RecordCoercer:
             def convert_object(value: t.Any) -> t.Any:  # noqa: ANN401
                 if not isinstance(value, dict):
                     raise _Drop("not an object")
-                for key, item in value.items():
-                    child = children.get(key)
-                    if child is not None and item is not None and type(item) not in child[0]:
-                        value[key] = child[1](item)
+                _convert_members(children, value)  # unknown nested members are kept
                 return value
 
             return _NOTHING, guarded(convert_object)

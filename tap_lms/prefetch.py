@@ -1,7 +1,7 @@
 """Fetch pages ahead on a few worker threads, while records are still written in order.
 
 The SDK reads one page at a time, one stream at a time; with an API that takes
-50 ms to answer, a sync spends nearly all its time waiting. `request_records`
+50 ms to answer, a sync spends nearly all its time waiting. `request_pages`
 asks for pages it knows it will need (the API reported how many there are) up
 to `max_concurrency` ahead, and the tap asks for the first page of every other
 selected stream once the first stream has answered. Results are consumed in

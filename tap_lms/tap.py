@@ -8,7 +8,7 @@ import signal
 import sys
 import typing as t
 from concurrent.futures import Future
-from functools import cached_property
+from functools import cached_property, partial
 
 import requests
 from singer_sdk import Tap
@@ -143,8 +143,23 @@ class TapLMS(Tap):
 
         The state written holds finished streams' bookmarks and, for the interrupted
         one, only its previous bookmark (progress markers are not promoted), so a
-        resumed run reads again what this one may not have delivered.
+        resumed run reads again what this one may not have delivered. A signal that
+        arrives while a batch of records is being written waits for the batch to end,
+        so no line is cut in half.
         """
+        if self._terminating:
+            return
+        self._terminating = True
+        writer = self.message_writer
+        stop = partial(self._stop_with_state, signum)
+        if isinstance(writer, BufferedSingerWriter):
+            writer.after_write(stop)
+        else:
+            stop()
+
+    _terminating = False
+
+    def _stop_with_state(self, signum: int) -> None:
         try:
             self._state_writer.write_state(self.state)
             sys.stdout.flush()

@@ -126,14 +126,18 @@ class Sandbox:
     def touch(self, dataset: str, ids: t.Iterable[int], when: dt.datetime | None = None) -> str:
         """Update records as a user would: a new `updated_at` (now, by default) and a changed value."""
         stamp = (when or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields: dict[str, t.Any] = {"updated_at": stamp}
+        if dataset == "enrollments":
+            fields |= {"percentage_completed": 100.0, "completed": True}
+        self.patch(dataset, ids, **fields)
+        return stamp
+
+    def patch(self, dataset: str, ids: t.Iterable[int], **fields: t.Any) -> None:  # noqa: ANN401
+        """Serve these field values in these records from now on (any Python value the JSON writer takes)."""
         with self._lock:
             changes = self._changes.setdefault(dataset, {})
             for record_id in ids:
-                changes[record_id] = {**changes.get(record_id, {}), "updated_at": stamp}
-                if dataset == "enrollments":
-                    changes[record_id]["percentage_completed"] = 100.0
-                    changes[record_id]["completed"] = True
-        return stamp
+                changes[record_id] = {**changes.get(record_id, {}), **fields}
 
     def start(self) -> Sandbox:
         """Serve in a background thread."""
