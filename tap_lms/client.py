@@ -363,13 +363,15 @@ class LMSStream(RESTStream):
         self._filter_value = self._cursor_filter(context)
         params: dict[str, t.Any] | None = paginator.first_params()
         first, read_ahead = self._tap_prefetched(context, params)
-        received, reported_total, previous_page = 0, None, None
+        received, reported_total, previous_page, pages_read = 0, None, None, 0
         try:
             while params is not None:
-                future = first if received == 0 and previous_page is None else read_ahead.take(params)
+                first_page = pages_read == 0
+                future = first if first_page else read_ahead.take(params)
                 page = future.result() if future is not None else self._read_page(context, params)
+                pages_read += 1
                 self._page_fetched_at = page.fetched_at
-                if received == 0 and previous_page is None:
+                if first_page:
                     self._write_signpost(context, page.timing)
                     if self._worth_fetching_ahead(page):
                         self._start_prefetching_other_streams(context)

@@ -15,7 +15,7 @@ from tap_lms.pagination import (
     build_paginator,
 )
 
-from conftest import base_config, fetch_raw
+from conftest import base_config, fetch_raw, run_tap
 
 
 def _meta(page: int, next_page: int | None, total_pages: int = 9) -> dict:
@@ -127,6 +127,19 @@ def test_without_meta_and_exact_multiple_one_empty_page_ends_it(fresh_sandbox):
     records = fetch_raw(base_config(fresh_sandbox, page_size=100), "coupons")  # 600 = 6 full pages
     assert len(records) == 600
     assert len(fresh_sandbox.requests_to("/v1/coupons")) == 7
+
+
+def test_an_empty_first_page_fetched_ahead_does_not_hide_the_pages_after_it(tmp_path, fresh_sandbox):
+    # A slow API: once `groups` answers, the first page of `users` is fetched ahead. Page 1 is empty
+    # but the metadata counts every page (a list filtered after paging), so pages 2 on must follow.
+    fresh_sandbox.options.latency = 0.03
+    fresh_sandbox.options.paging_bug = "empty_first"
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups", "users"]))
+    assert run.returncode == 0, run.stderr[-2000:]
+    for stream in ("groups", "users"):
+        served_after_page_one = [r["id"] for r in fresh_sandbox.data[stream][250:]]
+        assert sorted(r["id"] for r in run.records(stream)) == served_after_page_one, stream
+    assert len(fresh_sandbox.requests_to("/v1/users")) == math.ceil(len(fresh_sandbox.data["users"]) / 250)
 
 
 def test_missing_items_is_an_error_naming_the_keys(fresh_sandbox):

@@ -67,7 +67,8 @@ class SandboxOptions:
     parent_required: bool = False  # like the real API: reviews need course_id, coupons promotion_id
     #: Page-number paging bugs: "repeat" (pages from 3 on repeat page 2), "endless" (next_page is
     #: never null), "short_total" (total_pages one too small), "mislabel" (current_page one behind),
-    #: "wrong_total" (total_items three too many).
+    #: "wrong_total" (total_items three too many), "empty_first" (page 1 holds no items; the
+    #: metadata still counts every page, as a list filtered after paging does).
     paging_bug: str | None = None
     #: A fixed-window rate limit: at most `rate_limit` requests per `rate_window` seconds, then 429.
     rate_limit: int | None = None
@@ -311,6 +312,8 @@ class _Handler(BaseHTTPRequestHandler):
         bug = self.server.sandbox.options.paging_bug
         served = 2 if bug == "repeat" and page > 2 else page  # noqa: PLR2004
         body: dict[str, t.Any] = {"items": records[(served - 1) * limit : served * limit]}
+        if bug == "empty_first" and page == 1:
+            body["items"] = []
         if self.server.sandbox.options.page_meta:
             label = page - 1 if bug == "mislabel" and page > 1 else page
             body["meta"] = {
