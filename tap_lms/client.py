@@ -556,7 +556,7 @@ class LMSStream(RESTStream):
         sent_at = dt.datetime.now(dt.timezone.utc)
         try:
             response = self.requests_session.send(
-                request, timeout=self.timeout, allow_redirects=True, proxies=self._proxies(request)
+                request, timeout=self.timeout, allow_redirects=True, proxies=self._tap.http_proxies
             )
         except BaseException:
             gate.leave(sequence, None)
@@ -584,19 +584,6 @@ class LMSStream(RESTStream):
             raise RetryableResponse(
                 f"the response body is not valid JSON{_body_preview(response)}", status=status
             ) from None
-
-    def _proxies(self, request: requests.PreparedRequest) -> dict[str, str]:
-        """The proxies for this API, read from the environment once per stream, not once per request.
-
-        `Session.send` would otherwise walk the whole environment (HTTP_PROXY, NO_PROXY...)
-        for every page; every request of a stream goes to the same scheme and host.
-        """
-        if self._resolved_proxies is None:
-            session = self.requests_session
-            self._resolved_proxies = requests.utils.resolve_proxies(request, session.proxies, session.trust_env)
-        return self._resolved_proxies
-
-    _resolved_proxies: dict[str, str] | None = None
 
     def _log_retry(self, details: dict) -> None:
         self._report.count(self.name, retries=1)

@@ -16,6 +16,8 @@ import math
 import re
 import typing as t
 
+from tap_lms.incremental import parse_timestamp
+
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$").match
@@ -97,16 +99,12 @@ def _to_string(value: t.Any) -> str:  # noqa: ANN401
 def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
     """Any ISO 8601 timestamp as RFC 3339 in UTC (`+00:00`)."""
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
+        if not value.strip():
             raise _Drop("an empty date")
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise _Drop("not an ISO 8601 date-time") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return parsed.astimezone(dt.timezone.utc).isoformat()
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            raise _Drop("not an ISO 8601 date-time")
+        return parsed.isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).isoformat()
     raise _Drop("not a date-time")

@@ -69,14 +69,18 @@ class RunReport:
     def stream(self, name: str) -> StreamStats:
         """The figures of `name`, created on first use."""
         with self._lock:
-            if name not in self.streams:
-                self.streams[name] = StreamStats(name)
-            return self.streams[name]
+            return self._stream_locked(name)
+
+    def _stream_locked(self, name: str) -> StreamStats:
+        stats = self.streams.get(name)
+        if stats is None:
+            stats = self.streams[name] = StreamStats(name)
+        return stats
 
     def count(self, name: str, **increments: int) -> None:
         """Add to a stream's counters (requests, retries, rate_limited, ...) from any thread."""
         with self._lock:
-            stats = self.streams.setdefault(name, StreamStats(name))
+            stats = self._stream_locked(name)
             for key, value in increments.items():
                 setattr(stats, key, getattr(stats, key) + value)
 

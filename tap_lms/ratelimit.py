@@ -27,14 +27,8 @@ def reset_seconds(headers: t.Mapping[str, str], *, now: float | None = None) -> 
 
     None when absent, unparseable or implausible (over `MAX_RESET_SECONDS` however read).
     """
-    raw = headers.get("RateLimit-Reset") or headers.get("X-RateLimit-Reset")
-    if raw is None:
-        return None
-    try:
-        value = float(str(raw).strip().split(",")[0])
-    except ValueError:
-        return None
-    if value != value or value < 0:  # NaN or negative
+    value = _header_number(headers, "RateLimit-Reset")
+    if value is None or value != value or value < 0:  # absent, NaN or negative
         return None
     now = time.time() if now is None else now
     if value >= _EPOCH_MILLIS_FLOOR:
@@ -54,9 +48,17 @@ def reset_seconds(headers: t.Mapping[str, str], *, now: float | None = None) -> 
 
 def remaining_requests(headers: t.Mapping[str, str]) -> int | None:
     """`RateLimit-Remaining` / `X-RateLimit-Remaining` as an integer, if sent."""
-    raw = headers.get("RateLimit-Remaining") or headers.get("X-RateLimit-Remaining")
+    value = _header_number(headers, "RateLimit-Remaining")
+    return int(value) if value is not None and value == value else None
+
+
+def _header_number(headers: t.Mapping[str, str], name: str) -> float | None:
+    """The first number of header `name` (or its `X-` spelling); None when absent or not a number."""
+    raw = headers.get(name) or headers.get(f"X-{name}")
+    if raw is None:
+        return None
     try:
-        return int(float(str(raw).strip().split(",")[0])) if raw is not None else None
+        return float(str(raw).strip().split(",")[0])
     except ValueError:
         return None
 

@@ -163,8 +163,12 @@ def _parse_entry(entry: t.Any, defaults: dict, position: int, page_size: int) ->
     if parent and parent.param is None and "{" + parent.context_key + "}" not in path:
         msg = f"resource '{name}': path {path!r} has no placeholder for '{parent.context_key}'"
         raise ConfigurationError(msg)
+    if schema is not None:
+        schema = copy.deepcopy(schema)
+    elif builtin:
+        schema = builtin.schema
     incremental = _endpoint_incremental(name, endpoint.get("incremental"), incremental)
-    _check_incremental(name, incremental, schema if schema is not None else (builtin.schema if builtin else None))
+    _check_incremental(name, incremental, schema)
     return ResourceSpec(
         name=name,
         path=path,
@@ -172,7 +176,7 @@ def _parse_entry(entry: t.Any, defaults: dict, position: int, page_size: int) ->
         paginator=paginator,
         static_params=static_params,
         primary_key=primary_key,
-        schema=copy.deepcopy(schema) if schema is not None else (builtin.schema if builtin else None),
+        schema=schema,
         parent=parent,
         incremental=incremental,
         builtin=builtin,

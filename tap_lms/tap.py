@@ -96,6 +96,17 @@ class TapLMS(Tap):
         return session
 
     @cached_property
+    def http_proxies(self) -> dict[str, str]:
+        """The proxies for the API, read from the environment once for the whole run.
+
+        `Session.send` would otherwise walk the whole environment (HTTP_PROXY, NO_PROXY...)
+        for every page; every request goes to the scheme and host of `base_url`.
+        """
+        session = self.http_session
+        api = requests.Request("GET", str(self.config["base_url"]))
+        return requests.utils.resolve_proxies(api, session.proxies, session.trust_env)
+
+    @cached_property
     def page_pool(self) -> PagePool:
         """The worker threads that fetch pages ahead, for every stream."""
         return PagePool(self.max_concurrency)
