@@ -106,7 +106,10 @@ def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
             raise _Drop("not an ISO 8601 date-time")
         return parsed.isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).isoformat()
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).isoformat()
+        except (OverflowError, OSError, ValueError):
+            raise _Drop("a timestamp out of range") from None
     raise _Drop("not a date-time")
 
 

@@ -43,7 +43,10 @@ def parse_timestamp(value: t.Any) -> dt.datetime | None:  # noqa: ANN401
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00: before year 1 in UTC
+        return None
 
 
 def filter_value(start: dt.datetime, *, from_bookmark: bool) -> str:

@@ -12,6 +12,7 @@ tap sleep absurdly long; the caller then falls back to its own backoff.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import typing as t
@@ -28,7 +29,7 @@ def reset_seconds(headers: t.Mapping[str, str], *, now: float | None = None) -> 
     None when absent, unparseable or implausible (over `MAX_RESET_SECONDS` however read).
     """
     value = _header_number(headers, "RateLimit-Reset")
-    if value is None or value != value or value < 0:  # absent, NaN or negative
+    if value is None or value < 0:
         return None
     now = time.time() if now is None else now
     if value >= _EPOCH_MILLIS_FLOOR:
@@ -49,18 +50,19 @@ def reset_seconds(headers: t.Mapping[str, str], *, now: float | None = None) -> 
 def remaining_requests(headers: t.Mapping[str, str]) -> int | None:
     """`RateLimit-Remaining` / `X-RateLimit-Remaining` as an integer, if sent."""
     value = _header_number(headers, "RateLimit-Remaining")
-    return int(value) if value is not None and value == value else None
+    return None if value is None else int(value)
 
 
 def _header_number(headers: t.Mapping[str, str], name: str) -> float | None:
-    """The first number of header `name` (or its `X-` spelling); None when absent or not a number."""
+    """The first number of header `name` (or its `X-` spelling); None when absent, not a number or not finite."""
     raw = headers.get(name) or headers.get(f"X-{name}")
     if raw is None:
         return None
     try:
-        return float(str(raw).strip().split(",")[0])
+        value = float(str(raw).strip().split(",")[0])
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 class RequestGate:

@@ -71,6 +71,8 @@ def test_safe_conversions(coerce, field, sent, stored):
         ("active", 2),
         ("when", ""),
         ("when", "yesterday"),
+        ("when", "0001-01-01T00:30:00+01:00 "),  # valid ISO 8601, but before year 1 in UTC
+        ("when", 1e20),  # seconds since 1970 beyond year 9999
         ("ids", "1,2,3"),
         ("lines", {"amount": 1}),
     ],

@@ -33,6 +33,9 @@ def test_reset_header_is_read_by_magnitude():
     assert reset_seconds({}, now=now) is None
     assert remaining_requests({"RateLimit-Remaining": "0"}) == 0
     assert remaining_requests({}) is None
+    for nonsense in ("inf", "-inf", "nan", "1e999"):  # a header is no reason to crash the sync
+        assert remaining_requests({"RateLimit-Remaining": nonsense}) is None
+        assert reset_seconds({"RateLimit-Reset": nonsense}, now=now) is None
 
 
 def test_gate_holds_paces_and_adapts():
