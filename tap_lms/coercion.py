@@ -24,6 +24,9 @@ _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
+#: The object that holds a record's top-level fields its schema does not name (when the schema has it).
+EXTRA_FIELDS = "_extra_fields"
+
 #: Every JSON type: a field that accepts anything never converts.
 _ANY: frozenset[type] = frozenset({str, int, float, bool, dict, list})
 #: A converter returns the converted value or raises `_Drop` with a reason.
@@ -159,6 +162,7 @@ class RecordCoercer:
         self._warned: set[tuple[str, str]] = set()
         self._normalize = set(normalize)
         self._fields = self._compile_properties(schema.get("properties", {}), prefix="")
+        self._keep_unknown = EXTRA_FIELDS in self._fields
 
     def __call__(self, record: dict) -> dict:
         """Convert one record in place (see `convert_page`)."""
@@ -166,12 +170,27 @@ class RecordCoercer:
         return record
 
     def convert_page(self, records: list[dict]) -> None:
-        """Convert `records` in place; unknown top-level fields are dropped with one warning."""
+        """Convert `records` in place; unknown top-level fields move into `_extra_fields`, or are dropped.
+
+        Either way each is named once in a warning. They are kept when the schema
+        has `_extra_fields` (the `unknown_fields: keep` default), dropped otherwise.
+        """
         fields = self._fields
         for record in records:
-            for name in _convert_members(fields, record):
-                self._warn(name, "is not in the schema; dropped (add it to the schema to keep it)")
+            unknown = _convert_members(fields, record)
+            if not unknown:
+                continue
+            extra = record.get(EXTRA_FIELDS) if self._keep_unknown else None
+            extra = dict(extra) if isinstance(extra, dict) else {}
+            for name in unknown:
+                if self._keep_unknown:
+                    self._warn(name, f"is not in the schema; kept in '{EXTRA_FIELDS}'")
+                    extra[name] = record[name]
+                else:
+                    self._warn(name, "is not in the schema; dropped (add it to the schema to keep it)")
                 del record[name]
+            if self._keep_unknown:
+                record[EXTRA_FIELDS] = extra
 
     def _warn(self, field: str, problem: str) -> None:
         key = (field, problem)

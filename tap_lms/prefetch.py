@@ -118,5 +118,59 @@ class ReadAhead:
         self._planned.clear()
 
 
+class ChildFirstPages:
+    """First pages of child streams, one per parent record, requested while the parent's records are written.
+
+    A list of a parent (reviews per course) costs one request per parent record; the
+    SDK syncs each child pass only when its parent record is written, one after the
+    other. The parent hands over each page's child contexts (`plan`); their first
+    pages are requested a window at a time, within the tap's page budget, and each
+    child pass takes its own (`take`) or, if it was not fetched ahead, asks for it then.
+    """
+
+    def __init__(self, pool: PagePool, budget: Budget, window: int) -> None:
+        self._pool = pool
+        self._budget = budget
+        self._window = window
+        self._pending: list[tuple[str, dict, dict, t.Callable[[], t.Any]]] = []
+        self._ahead: dict[tuple[str, str], tuple[dict, Future]] = {}
+        self._lock = threading.Lock()
+
+    def plan(self, passes: t.Iterable[tuple[str, dict, dict, t.Callable[[], t.Any]]]) -> None:
+        """(child stream name, context, first-page params, fetch) for the passes to come, in order."""
+        with self._lock:
+            self._pending.extend(passes)
+        self._top_up()
+
+    def take(self, stream: str, context: dict, params: dict) -> Future | None:
+        """The first page of this pass, if it was requested ahead with these parameters."""
+        with self._lock:
+            entry = self._ahead.pop((stream, _key(context)), None)
+        if entry is not None:
+            self._budget.give()
+        self._top_up()
+        if entry is None:
+            return None
+        planned, future = entry
+        if planned != params:
+            future.cancel()
+            return None
+        return future
+
+    def close(self) -> None:
+        """Cancel what was not used."""
+        with self._lock:
+            ahead, self._ahead, self._pending = self._ahead, {}, []
+        for _params, future in ahead.values():
+            future.cancel()
+        self._budget.give(len(ahead))
+
+    def _top_up(self) -> None:
+        with self._lock:
+            while self._pending and len(self._ahead) < self._window and self._budget.take():
+                stream, context, params, fetch = self._pending.pop(0)
+                self._ahead[(stream, _key(context))] = (params, self._pool.submit(fetch))
+
+
 def _key(params: dict) -> str:
     return json.dumps(params, sort_keys=True, default=str)

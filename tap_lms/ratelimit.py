@@ -74,6 +74,10 @@ class RequestGate:
     - With `requests_per_minute`, request starts are spaced evenly, `60 / rate`
       seconds apart (plus a 2 % margin for network jitter), across all streams and
       threads: an API that allows exactly that rate never answers 429.
+    - With `provisional_rate` instead, the same pacing holds only until a response
+      carries `RateLimit-Remaining`: from then on the API's own budget sets the pace
+      (a burst while it lasts, a wait for the reset when it is spent). An API that
+      sends no such header is paced at that rate to the end.
     - Rate-limit headers (`RateLimit-Remaining` / `-Reset`) keep a budget for the
       current window. Each response's remaining count is corrected for requests
       started after it; at zero, requests wait for the reset. After a reset, one
@@ -89,6 +93,7 @@ class RequestGate:
         self,
         max_concurrency: int = 1,
         requests_per_minute: float | None = None,
+        provisional_rate: float | None = None,
         clock: t.Callable[[], float] = time.monotonic,
         sleep: t.Callable[[float], None] = time.sleep,
     ) -> None:
@@ -100,7 +105,9 @@ class RequestGate:
         self.limit = self.max_concurrency
         self._in_flight = 0
         self._successes = 0
-        self._interval = 60.0 / requests_per_minute * self._PACING_MARGIN if requests_per_minute else 0.0
+        rate = requests_per_minute or provisional_rate
+        self._interval = 60.0 / rate * self._PACING_MARGIN if rate else 0.0
+        self._headers_may_pace = not requests_per_minute and bool(provisional_rate)
         self._next_slot = 0.0
         self._started = 0
         self._window_left: int | None = None
@@ -167,6 +174,10 @@ class RequestGate:
             remaining = 0  # a 429 that says when the window resets: wait for it, every thread
         if remaining is None:
             return
+        if self._headers_may_pace:  # the API tells its budget: its headers set the pace from now on
+            self._headers_may_pace = False
+            self._interval = 0.0
+            self._next_slot = 0.0
         left = remaining - (self._started - sequence - 1)
         self._window_left = left if self._window_left is None else min(self._window_left, left)
         if reset is not None:

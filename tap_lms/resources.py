@@ -16,6 +16,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from tap_lms.client import LMSStream
+from tap_lms.coercion import EXTRA_FIELDS
 from tap_lms.errors import ConfigurationError, reject_unknown_keys
 from tap_lms.pagination import build_paginator
 from tap_lms.streams import BUILTIN_STREAMS
@@ -64,21 +65,27 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def builtin_definition(stream_class: type[LMSStream]) -> dict[str, t.Any]:
-    """A built-in stream written as a seed-style resource entry."""
+def builtin_definition(stream_class: type[LMSStream], *, scope_by_parent: bool = True) -> dict[str, t.Any]:
+    """A built-in stream written as a seed-style resource entry (per parent, if it is scoped and that is wanted)."""
+    endpoint: dict[str, t.Any] = {
+        "path": stream_class.path,
+        "data_selector": stream_class.records_selector,
+        "paginator": copy.deepcopy(stream_class.paginator_spec),
+    }
+    scope = stream_class.scoped_by
+    if scope is not None and scope_by_parent:
+        endpoint["params"] = {scope.param: {"type": "resolve", "resource": scope.parent, "field": scope.field}}
     return {
         "name": stream_class.name,
-        "endpoint": {
-            "path": stream_class.path,
-            "data_selector": stream_class.records_selector,
-            "paginator": copy.deepcopy(stream_class.paginator_spec),
-        },
+        "endpoint": endpoint,
         "primary_key": list(stream_class.primary_keys),
         "write_disposition": "merge",
     }
 
 
-def parse_resources(resources: t.Sequence[t.Any], defaults: dict | None, *, page_size: int) -> list[ResourceSpec]:
+def parse_resources(
+    resources: t.Sequence[t.Any], defaults: dict | None, *, page_size: int, scope_by_parent: bool = True
+) -> list[ResourceSpec]:
     """Validate and normalise the `resources` setting; raise ConfigurationError on the first problem."""
     if not isinstance(resources, (list, tuple)) or not resources:
         msg = "setting 'resources' must be a non-empty list of resource names or objects"
@@ -86,13 +93,23 @@ def parse_resources(resources: t.Sequence[t.Any], defaults: dict | None, *, page
     if defaults is not None and not isinstance(defaults, dict):
         msg = "setting 'resource_defaults' must be an object"
         raise ConfigurationError(msg)
-    specs = [_parse_entry(entry, defaults or {}, position, page_size) for position, entry in enumerate(resources, 1)]
+    specs = [
+        _parse_entry(entry, defaults or {}, position, page_size, scope_by_parent)
+        for position, entry in enumerate(resources, 1)
+    ]
     names = [spec.name for spec in specs]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         msg = f"resource '{duplicated[0]}' is listed more than once in 'resources'"
         raise ConfigurationError(msg)
     for spec in specs:
+        if spec.parent and spec.parent.parent not in names and spec.builtin and spec.builtin.scoped_by:
+            msg = (
+                f"resource '{spec.name}' is read once per {spec.parent.parent} record ({spec.parent.param}), "
+                f"so add '{spec.parent.parent}' to 'resources' (or set scope_by_parent to false if your API "
+                "lists it without a parent)"
+            )
+            raise ConfigurationError(msg)
         if spec.parent and spec.parent.parent not in names:
             msg = (
                 f"resource '{spec.name}': resolves '{spec.parent.field}' from resource '{spec.parent.parent}', "
@@ -105,7 +122,9 @@ def parse_resources(resources: t.Sequence[t.Any], defaults: dict | None, *, page
     return specs
 
 
-def _parse_entry(entry: t.Any, defaults: dict, position: int, page_size: int) -> ResourceSpec:  # noqa: ANN401, C901, PLR0912
+def _parse_entry(  # noqa: C901, PLR0912
+    entry: t.Any, defaults: dict, position: int, page_size: int, scope_by_parent: bool  # noqa: ANN401, FBT001
+) -> ResourceSpec:
     if isinstance(entry, str):
         entry = {"name": entry}
     if not isinstance(entry, dict):
@@ -116,7 +135,7 @@ def _parse_entry(entry: t.Any, defaults: dict, position: int, page_size: int) ->
         msg = f"resource #{position}: 'name' must be a word of letters, digits and underscores, got {name!r}"
         raise ConfigurationError(msg)
     builtin = BUILTIN_STREAMS.get(name)
-    base = deep_merge(defaults, builtin_definition(builtin)) if builtin else defaults
+    base = deep_merge(defaults, builtin_definition(builtin, scope_by_parent=scope_by_parent)) if builtin else defaults
     merged = deep_merge(base, entry)
 
     reject_unknown_keys(name, merged, ENTRY_KEYS)
@@ -260,9 +279,16 @@ def _check_incremental(name: str, incremental: dict[str, t.Any] | None, schema: 
         raise ConfigurationError(msg)
 
 
-def stream_class(spec: ResourceSpec, schema: dict) -> type[LMSStream]:
-    """The stream class of one resource (a subclass of its built-in when it names one)."""
+def stream_class(spec: ResourceSpec, schema: dict, *, keep_unknown: bool = True) -> type[LMSStream]:
+    """The stream class of one resource (a subclass of its built-in when it names one).
+
+    With `keep_unknown`, the schema gains the `_extra_fields` object that holds
+    every top-level field the API sends and the schema does not name, so a field
+    added by the API reaches the target instead of vanishing.
+    """
     base = spec.builtin or LMSStream
+    if keep_unknown:
+        schema.setdefault("properties", {}).setdefault(EXTRA_FIELDS, {"type": ["object", "null"]})
     attributes: dict[str, t.Any] = {
         "__doc__": f"Resource '{spec.name}' declared in settings ({spec.path}).",
         "__module__": __name__,

@@ -9,6 +9,8 @@ know which line is wrong.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 import typing as t
 from urllib.parse import urlparse
 
@@ -16,6 +18,11 @@ from jsonschema import Draft7Validator
 from singer_sdk import typing as th
 
 from tap_lms.errors import ConfigurationError
+
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
+
+#: The LMS API's published limit: the pace of a sync whose settings and API say nothing else.
+DEFAULT_REQUESTS_PER_MINUTE = 120
 
 SETTINGS_SCHEMA: dict = th.PropertiesList(
     th.Property(
@@ -64,7 +71,7 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
         th.IntegerType,
         default=250,
         title="Page size",
-        description="Records requested per page (the `limit` parameter), at least 1.",
+        description="Records requested per page (the `limit` parameter), at least 1; the LMS API allows at most 250.",
     ),
     th.Property(
         "start_date",
@@ -77,7 +84,7 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
         th.IntegerType,
         default=3,
         title="Max retries",
-        description="Retries after the first try of a request (429, 500, 502, 503, 504, dropped connections).",
+        description="Retries after the first try of a request (429, 500, 502, 503, 504, a CDN's 520-527 and 530, dropped connections).",
     ),
     th.Property(
         "backoff_factor",
@@ -110,7 +117,32 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
         title="Max requests per minute",
         description=(
             "Pace all requests of the sync to this rate (spaced evenly), so an API enforcing it never answers "
-            "429. Unset: no pacing; rate-limit headers and 429s are still obeyed."
+            f"429. Unset: {DEFAULT_REQUESTS_PER_MINUTE} a minute (the LMS API's limit) until a response carries "
+            "RateLimit-Remaining headers, which then set the pace. 0: no pacing. Rate-limit headers and 429s "
+            "are obeyed in every case."
+        ),
+    ),
+    th.Property(
+        "scope_by_parent",
+        th.BooleanType,
+        default=True,
+        title="Scope reviews and coupons by parent",
+        description=(
+            "Read `reviews` once per course (`course_id`) and `coupons` once per promotion (`promotion_id`), as "
+            "the LMS API requires; each record carries its parent's id. false: read each endpoint once, "
+            "unscoped, for an API that allows it."
+        ),
+    ),
+    th.Property(
+        "unknown_fields",
+        th.StringType,
+        default="keep",
+        allowed_values=["keep", "drop"],
+        title="Unknown fields",
+        description=(
+            "Top-level fields the API sends that a stream's schema does not name: `keep` puts them in the "
+            "record's `_extra_fields` object (a JSON column in the target), `drop` leaves them out. Both warn "
+            "once per field."
         ),
     ),
     th.Property(
@@ -157,10 +189,39 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
 
 
 def apply_defaults(config: dict[str, t.Any], schema: dict = SETTINGS_SCHEMA) -> None:
-    """Fill in every setting the user left out with its documented default."""
+    """Fill in every setting the user left out with its documented default; read numbers written as text.
+
+    Numbers arrive as text from environment variables and from Meltano settings of
+    kind `string` (Meltano 4.4 cannot pass a `decimal` set in the environment), so
+    "0.5" in a number setting is read as 0.5. Text that is no number is left for
+    validation to name.
+    """
     for name, prop in schema["properties"].items():
         if "default" in prop and config.get(name) is None:
             config[name] = prop["default"]
+        value = config.get(name)
+        if isinstance(value, str) and _NUMBER_TEXT.match(value.strip()):
+            types = prop.get("type", [])
+            if "integer" in types and float(value).is_integer():
+                config[name] = int(float(value))
+            elif "number" in types:
+                config[name] = float(value)
+
+
+def unknown_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCHEMA) -> list[str]:
+    """One warning per setting the tap does not know, naming the closest known one.
+
+    A typo in an optional setting (`page_sise`) would otherwise be ignored without a
+    word and the default used. Warned, not refused: a config file shared with other
+    tools, or written for a newer tap-lms, still runs.
+    """
+    known = list(schema["properties"])
+    warnings = []
+    for name in sorted(set(config) - set(known)):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        warnings.append(f"setting '{name}' is not a tap-lms setting and is ignored{hint}")
+    return warnings
 
 
 def validate_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCHEMA) -> None:
@@ -193,7 +254,7 @@ def validate_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCH
         ("backoff_factor", 0),
         ("request_timeout", 0.001),
         ("max_concurrency", 1),
-        ("max_requests_per_minute", 0.001),
+        ("max_requests_per_minute", 0),
         ("progress_interval", 0),
     )
     for name, minimum in limits:

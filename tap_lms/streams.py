@@ -3,12 +3,27 @@
 Each names its stream, path and schema file. Paging (`page`/`limit`, records
 under `items`, `meta.pagination`), retries, coercion and keys (`id`) come from
 `LMSStream`, so a new resource is a few lines here and one schema file.
+
+Two endpoints are lists *of a parent*: the real API rejects `/v1/course_reviews`
+without `course_id` and `/v1/coupons` without `promotion_id`. `scoped_by` names
+that parent; `tap_lms.resources` turns it into a child stream read once per
+parent record (the `scope_by_parent` setting can turn that off).
 """
 
 from __future__ import annotations
 
+import typing as t
+
 from tap_lms.client import LMSStream
 from tap_lms.schemas import load_schema
+
+
+class ParentScope(t.NamedTuple):
+    """A built-in listed per parent record: which stream, which of its fields, sent as which query parameter."""
+
+    parent: str
+    field: str
+    param: str
 
 
 class CoursesStream(LMSStream):
@@ -49,6 +64,7 @@ class ReviewsStream(LMSStream):
     name = "reviews"
     path = "/v1/course_reviews"
     schema = load_schema("reviews")
+    scoped_by = ParentScope("courses", "id", "course_id")
 
 
 class EnrollmentsStream(LMSStream):
@@ -100,6 +116,7 @@ class CouponsStream(LMSStream):
     name = "coupons"
     path = "/v1/coupons"
     schema = load_schema("coupons")
+    scoped_by = ParentScope("promotions", "id", "promotion_id")
 
 
 #: Built-in stream classes by name, in sync order.

@@ -10,6 +10,9 @@ import typing as t
 from concurrent.futures import Future
 from functools import cached_property, partial
 
+from urllib.parse import urlsplit
+
+import click
 import requests
 from singer_sdk import Tap
 
@@ -18,11 +21,17 @@ from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
 from tap_lms.inference import infer_schema
 from tap_lms.output import BufferedSingerWriter
-from tap_lms.prefetch import Budget, PagePool, ReadAhead
+from tap_lms.prefetch import Budget, ChildFirstPages, PagePool, ReadAhead
 from tap_lms.progress import RunReport
 from tap_lms.ratelimit import RequestGate
 from tap_lms.resources import ResourceSpec, in_dependency_order, link_children, parse_resources, stream_class
-from tap_lms.settings import SETTINGS_SCHEMA, apply_defaults, validate_settings
+from tap_lms.settings import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    SETTINGS_SCHEMA,
+    apply_defaults,
+    unknown_settings,
+    validate_settings,
+)
 from tap_lms.streams import BUILTIN_STREAMS
 
 if t.TYPE_CHECKING:
@@ -31,6 +40,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 redaction.install()
+
+_UNREACHABLE = "FAILED, not reachable"
 
 
 class TapLMS(Tap):
@@ -55,6 +66,8 @@ class TapLMS(Tap):
         redaction.register_secret(self._config.get("api_key"))
         for value in (self._config.get("headers") or {}).values():
             redaction.register_secret(value)
+        for warning in unknown_settings(self._config, schema):
+            self.logger.warning(warning)
         if raise_errors:
             validate_settings(self._config, schema)
         # The SDK's METRIC lines: kept, but `metrics_log_level: WARNING` quiets them.
@@ -80,9 +93,11 @@ class TapLMS(Tap):
     @cached_property
     def request_gate(self) -> RequestGate:
         """Concurrency, pacing and rate-limit pauses, shared by every stream of this tap."""
+        chosen = self.config.get("max_requests_per_minute")
         return RequestGate(
             max_concurrency=self.max_concurrency,
-            requests_per_minute=self.config.get("max_requests_per_minute"),
+            requests_per_minute=chosen or None,
+            provisional_rate=DEFAULT_REQUESTS_PER_MINUTE if chosen is None else None,
         )
 
     @cached_property
@@ -115,6 +130,11 @@ class TapLMS(Tap):
     def read_ahead_budget(self) -> Budget:
         """Pages fetched ahead but not yet written, across all streams: 4 per parallel request."""
         return Budget(4 * self.max_concurrency)
+
+    @cached_property
+    def child_first_pages(self) -> ChildFirstPages:
+        """First pages of per-parent child passes, fetched ahead (see tap_lms.prefetch)."""
+        return ChildFirstPages(self.page_pool, self.read_ahead_budget, 2 * self.max_concurrency)
 
     @cached_property
     def _prefetched(self) -> dict[str, tuple[dict, tuple[Future, ReadAhead]]]:
@@ -178,11 +198,26 @@ class TapLMS(Tap):
             self.logger.warning("Stopped by %s; the last STATE written is safe to resume from", signal.Signals(signum).name)
             raise SystemExit(128 + signum)
 
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with `--test` described as what it does here."""
+        command = super().get_singer_command()
+        for option in command.params:
+            if "--test" in option.opts:
+                option.help = (
+                    "Check the connection: one verdict line per stream (reachable, authorised, first page "
+                    "parsed, records found), reading only each stream's first page; exit 1 if any fails. "
+                    "--test=schema writes the SCHEMA messages only."
+                )
+        return command
+
     def run_connection_test(self) -> bool:
         """`--test`: one verdict line per stream (reachable, authorised, first page parsed, records found).
 
         Reads only the first page of each stream (for a parent-scoped stream, that of its
         first parent record); if any stream fails, the command fails (exit 1) after all verdicts.
+        A host that cannot be reached at all ends the test at the first stream: every other
+        stream would only wait through the same retries again.
         """
         streams = [stream for stream in self.streams.values() if isinstance(stream, LMSStream)]
         failed = 0
@@ -190,6 +225,11 @@ class TapLMS(Tap):
             ok, verdict = self._verdict(stream)
             failed += not ok
             self.report.write(f"tap-lms test: {stream.name}: {verdict}")
+            if verdict.startswith(_UNREACHABLE):
+                url = urlsplit(str(self.config["base_url"]))
+                port = url.port or (443 if url.scheme == "https" else 80)
+                msg = f"cannot reach {url.hostname}:{port} (from base_url); check base_url and the network"
+                raise TapLMSError(msg)
         if failed:
             msg = f"connection test failed for {failed} of {len(streams)} streams (verdicts above)"
             raise TapLMSError(msg)
@@ -206,7 +246,7 @@ class TapLMS(Tap):
             records = stream.sample_records(context)
         except APIRequestError as exc:
             if exc.status is None:
-                return False, f"FAILED, not reachable ({exc.reason})"
+                return False, f"{_UNREACHABLE} ({exc.reason})"
             if exc.status in (401, 403):  # noqa: PLR2004
                 return False, f"FAILED, reachable but not authorised (HTTP {exc.status} for GET {exc.path})"
             if exc.status == 200:  # noqa: PLR2004
@@ -216,18 +256,24 @@ class TapLMS(Tap):
         return True, f"ok: reachable, authorised, first page parsed, {found}"
 
     def discover_streams(self) -> list[Stream]:
-        """The eleven built-in streams, or exactly the resources the settings declare."""
-        if self.config.get("resources") is None:
-            return [builtin(tap=self) for builtin in BUILTIN_STREAMS.values()]
+        """The eleven built-in streams, or exactly the resources the settings declare.
+
+        Both take one path: a built-in is a resource entry written as data
+        (`builtin_definition`), so reviews and coupons become child streams of
+        courses and promotions the same way a declared `resolve` parameter does.
+        """
+        declared = self.config.get("resources")
         specs = parse_resources(
-            self.config["resources"],
-            self.config.get("resource_defaults"),
+            list(BUILTIN_STREAMS) if declared is None else declared,
+            self.config.get("resource_defaults") if declared is not None else None,
             page_size=int(self.config.get("page_size") or DEFAULT_PAGE_SIZE),
+            scope_by_parent=self.config.get("scope_by_parent") is not False,
         )
+        keep_unknown = self.config.get("unknown_fields", "keep") == "keep"
         classes: dict[str, type[LMSStream]] = {}
         for spec in in_dependency_order(specs):
             schema = spec.schema or self._catalog_schema(spec.name) or self._infer_schema(spec, classes)
-            classes[spec.name] = stream_class(spec, copy.deepcopy(schema))
+            classes[spec.name] = stream_class(spec, copy.deepcopy(schema), keep_unknown=keep_unknown)
         link_children(classes, specs)
         return [classes[spec.name](tap=self) for spec in specs]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -14,8 +15,11 @@ import pytest
 
 from tap_lms.sandbox import DEFAULT_KEY, Sandbox
 
-#: Small backoff so retry tests take milliseconds, not seconds.
-FAST_RETRIES = {"backoff_factor": 0.01, "max_retries": 3, "request_timeout": 5}
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Small backoff so retry tests take milliseconds, not seconds; no pacing, since the test
+#: sandbox has no rate limit unless a test sets one (tests of pacing set their own).
+FAST_RETRIES = {"backoff_factor": 0.01, "max_retries": 3, "request_timeout": 5, "max_requests_per_minute": 0}
 
 
 @pytest.fixture(scope="session")
@@ -129,3 +133,36 @@ def fetch_raw(config: dict, stream_name: str) -> list[dict]:
         config = {**config, "resources": [stream_name]}
     tap = TapLMS(config=config, setup_mapper=False)
     return list(tap.streams[stream_name].request_records(None))
+
+
+def meltano_command() -> str:
+    """This environment's `meltano` (a dev dependency)."""
+    found = shutil.which("meltano", path=str(Path(sys.executable).parent)) or shutil.which("meltano")
+    if found is None:
+        pytest.fail("meltano is not installed: pip install -e '.[dev]'")
+    return found
+
+
+@pytest.fixture(scope="session")
+def meltano_project() -> Path:
+    """The repository as a Meltano project, its plugins installed (once; .ci/run installs them first)."""
+    plugins = (("extractors", "tap-lms"), ("loaders", "target-postgres"), ("loaders", "target-duckdb"))
+    if not all((ROOT / ".meltano" / kind / name / "venv").exists() for kind, name in plugins):
+        subprocess.run([meltano_command(), "install"], cwd=ROOT, check=True, capture_output=True, timeout=900)  # noqa: S603
+    return ROOT
+
+
+def meltano_env(server: Sandbox, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment for `meltano run` against `server`: dev settings, state in `tmp_path`, no pacing.
+
+    The test sandbox has no rate limit; the tap's default would pace its ~160 requests at 120 a minute.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_LMS_", "TARGET_", "MELTANO_"))}
+    return {
+        **env,
+        "MELTANO_ENVIRONMENT": "dev",
+        "MELTANO_STATE_BACKEND_URI": f"file://{tmp_path}/state",
+        "TAP_LMS_BASE_URL": server.url,
+        "TAP_LMS_MAX_REQUESTS_PER_MINUTE": "0",
+        **extra,
+    }

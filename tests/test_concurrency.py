@@ -23,7 +23,8 @@ def test_slow_api_is_read_ahead_and_written_in_order(tmp_path, fresh_sandbox):
         ids = [r["id"] for r in run.records(stream)]
         assert ids == sorted(ids) and len(ids) == len(set(ids)), f"{stream}: not in page order"
     streams_in_output = [m["stream"] for m in run.messages if m["type"] == "SCHEMA"]
-    assert streams_in_output == sorted(streams_in_output)  # one stream after the other, as before
+    top_level = [name for name in streams_in_output if name not in {"reviews", "coupons"}]  # read per parent
+    assert top_level == sorted(top_level)  # one stream after the other, as before
     starts = [r.at for r in fresh_sandbox.requests]
     assert _overlapping(starts, 0.05) > len(starts) / 2
     pages = sorted(int(r.params["page"]) for r in fresh_sandbox.requests_to(ENROLLMENTS))
@@ -32,17 +33,17 @@ def test_slow_api_is_read_ahead_and_written_in_order(tmp_path, fresh_sandbox):
 
 def test_max_concurrency_one_sends_one_request_at_a_time(fresh_sandbox):
     fresh_sandbox.options.latency = 0.05
-    fetch_raw(base_config(fresh_sandbox, page_size=500, max_concurrency=1), "enrollments")
+    fetch_raw(base_config(fresh_sandbox, page_size=250, max_concurrency=1), "enrollments")
     assert _overlapping([r.at for r in fresh_sandbox.requests], 0.05) == 0
 
 
 def test_max_requests_per_minute_never_meets_a_429(tmp_path, fresh_sandbox):
     opts = fresh_sandbox.options
     opts.rate_limit, opts.rate_window, opts.rate_headers = 6, 1.0, False  # no headers to go by
-    config = base_config(fresh_sandbox, resources=["coupons", "groups"], page_size=50, max_requests_per_minute=360)
+    config = base_config(fresh_sandbox, resources=["categories", "groups"], page_size=5, max_requests_per_minute=360)
     run = run_tap(tmp_path, config)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert len(run.records("coupons")) == 600 and len(run.records("groups")) == 30
+    assert len(run.records("categories")) == 20 and len(run.records("groups")) == 30
     assert [r.status for r in fresh_sandbox.requests].count(429) == 0
 
 

@@ -13,7 +13,7 @@ _SANDBOX = Sandbox().start()
 
 TestTapLMS = get_tap_test_class(
     tap_class=TapLMS,
-    config={"base_url": _SANDBOX.url, "api_key": DEFAULT_KEY, "page_size": 100},
+    config={"base_url": _SANDBOX.url, "api_key": DEFAULT_KEY, "page_size": 100, "max_requests_per_minute": 0},
     suite_config=SuiteConfig(max_records_limit=300),
 )
 

@@ -14,7 +14,7 @@ from tap_lms.ratelimit import MAX_RESET_SECONDS, RequestGate, remaining_requests
 
 from conftest import base_config, fetch_raw, run_tap
 
-COUPONS = "/v1/coupons"  # 600 records
+ORDERS = "/v1/orders"  # 2,200 records
 
 
 # --- rate limits -------------------------------------------------------------------------
@@ -77,10 +77,10 @@ def test_429_with_only_ratelimit_reset_waits_for_the_reset(fresh_sandbox, reset_
     opts = fresh_sandbox.options
     opts.rate_limit, opts.rate_window, opts.rate_headers, opts.rate_reset_format = 4, 1.5, False, reset_format
     started = time.monotonic()
-    records = fetch_raw(base_config(fresh_sandbox, page_size=60, max_retries=3, backoff_factor=0.01), "coupons")
+    records = fetch_raw(base_config(fresh_sandbox, page_size=220, max_retries=3, backoff_factor=0.01), "orders")
     elapsed = time.monotonic() - started
-    statuses = [r.status for r in fresh_sandbox.requests_to(COUPONS)]
-    assert len(records) == 600 and statuses.count(200) == 10
+    statuses = [r.status for r in fresh_sandbox.requests_to(ORDERS)]
+    assert len(records) == 2200 and statuses.count(200) == 10
     assert 429 in statuses
     # 10 pages at 4 per 1.5 s window: at least two resets waited out (backoff alone would be ~0.03 s).
     assert elapsed >= 2.0
@@ -90,16 +90,16 @@ def test_remaining_zero_slows_down_before_any_429(fresh_sandbox):
     opts = fresh_sandbox.options
     opts.rate_limit, opts.rate_window = 4, 1.0
     started = time.monotonic()
-    records = fetch_raw(base_config(fresh_sandbox, page_size=60), "coupons")
-    assert len(records) == 600
-    assert [r.status for r in fresh_sandbox.requests_to(COUPONS)] == [200] * 10
+    records = fetch_raw(base_config(fresh_sandbox, page_size=220), "orders")
+    assert len(records) == 2200
+    assert [r.status for r in fresh_sandbox.requests_to(ORDERS)] == [200] * 10
     assert time.monotonic() - started >= 2.0  # 10 requests at 4 per second: two waits for a window
 
 
 def test_retry_after_zero_is_not_a_tight_loop(fresh_sandbox):
-    fresh_sandbox.faults.add(kind="status", status=429, retry_after="0", path=COUPONS, times=2)
+    fresh_sandbox.faults.add(kind="status", status=429, retry_after="0", path=ORDERS, times=2)
     started = time.monotonic()
-    fetch_raw(base_config(fresh_sandbox, backoff_factor=0.3), "coupons")
+    fetch_raw(base_config(fresh_sandbox, backoff_factor=0.3), "orders")
     assert time.monotonic() - started >= 0.3 + 0.09  # fell back to backoff: 0.3 s, then 0.09 s
 
 
@@ -108,33 +108,33 @@ def test_retry_after_zero_is_not_a_tight_loop(fresh_sandbox):
 
 def test_repeated_page_stops_with_a_clear_error(tmp_path, fresh_sandbox):
     fresh_sandbox.options.paging_bug = "repeat"
-    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["coupons"], page_size=100))
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["orders"], page_size=100))
     assert run.returncode == 1
     last = run.stderr.strip().splitlines()[-1]
-    assert "stream 'coupons'" in last and "page=3" in last and "repeats the records of the previous page" in last
-    assert len(fresh_sandbox.requests_to(COUPONS)) <= 6  # no loop: at most the 6 pages the API reported
+    assert "stream 'orders'" in last and "page=3" in last and "repeats the records of the previous page" in last
+    assert len(fresh_sandbox.requests_to(ORDERS)) <= 22  # no loop: at most the 22 pages the API reported
 
 
 @pytest.mark.parametrize("bug", ["endless", "short_total", "mislabel"])
 def test_misleading_paging_metadata_still_delivers_every_record_once(tmp_path, fresh_sandbox, bug):
     fresh_sandbox.options.paging_bug = bug
-    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["coupons"], page_size=100))
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["orders"], page_size=100))
     assert run.returncode == 0, run.stderr[-1500:]
-    ids = [r["id"] for r in run.records("coupons")]
-    assert sorted(ids) == list(range(1, 601))
-    assert len(fresh_sandbox.requests_to(COUPONS)) <= 7  # 6 pages, plus at most one empty page to end it
+    ids = [r["id"] for r in run.records("orders")]
+    assert sorted(ids) == list(range(1, 2201))
+    assert len(fresh_sandbox.requests_to(ORDERS)) <= 23  # 22 pages, plus at most one empty page to end it
     if bug == "mislabel":
         assert "current_page=1" in run.stderr and "counted by the tap" in run.stderr
 
 
 def test_reconciliation_warns_when_totals_disagree(tmp_path, fresh_sandbox):
     fresh_sandbox.options.paging_bug = "wrong_total"
-    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["coupons"]))
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["orders"]))
     assert run.returncode == 0
-    assert "the API reported 603 records, 600 arrived" in run.stderr
+    assert "the API reported 2203 records, 2200 arrived" in run.stderr
     assert "added or deleted during the sync" in run.stderr
     fresh_sandbox.options.paging_bug = None
-    assert "the API reported" not in run_tap(tmp_path, base_config(fresh_sandbox, resources=["coupons"])).stderr
+    assert "the API reported" not in run_tap(tmp_path, base_config(fresh_sandbox, resources=["orders"])).stderr
 
 
 # --- interrupted syncs ---------------------------------------------------------------------

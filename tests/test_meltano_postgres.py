@@ -2,51 +2,44 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
+from tap_lms.sandbox import postgres
 from tap_lms.sandbox.server import ROUTES
 from tap_lms.streams import BUILTIN_STREAMS
 
-ROOT = Path(__file__).resolve().parent.parent
-MELTANO = shutil.which("meltano", path=str(Path(sys.executable).parent)) or shutil.which("meltano")
+from conftest import meltano_command, meltano_env
+
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
+
+pytestmark = pytest.mark.e2e
 SECRET = "meltano-run-Secret-9b1e"
 
 
 @pytest.fixture(scope="module")
-def pg():  # noqa: ANN201
-    """A connection to the local PostgreSQL; skipped (failed under CI=true) when none answers."""
-    psycopg = pytest.importorskip("psycopg")
+def pg(tmp_path_factory):  # noqa: ANN001, ANN201
+    """PostgreSQL for real: the server on 127.0.0.1:5432 when one answers, else an embedded one from PyPI.
+
+    Yields a connection and the environment that points target-postgres at the same
+    server (empty for the local server: meltano.yml's dev environment names it).
+    """
+    import psycopg  # noqa: PLC0415
+
     try:
         connection = psycopg.connect(**PG, autocommit=True)
-    except psycopg.OperationalError as exc:
-        reason = f"no PostgreSQL answering on {PG['host']}:{PG['port']} ({str(exc).strip().splitlines()[0]})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    yield connection
+        target_env: dict[str, str] = {}
+        stop = None
+    except psycopg.OperationalError:
+        url, stop = postgres.temporary(tmp_path_factory.mktemp("pg") / "pgdata")
+        connection = psycopg.connect(postgres.libpq_uri(url), autocommit=True)
+        target_env = {"TARGET_POSTGRES_SQLALCHEMY_URL": url}
+    yield connection, target_env
     connection.close()
-
-
-@pytest.fixture(scope="module")
-def meltano_project() -> Path:
-    """The repository as a Meltano project, its plugins installed (once)."""
-    if MELTANO is None:
-        pytest.fail("meltano is not installed: pip install -e '.[dev]'")
-    installed = all(
-        (ROOT / ".meltano" / kind / name / "venv").exists()
-        for kind, name in (("extractors", "tap-lms"), ("loaders", "target-postgres"))
-    )
-    if not installed:
-        subprocess.run([MELTANO, "install"], cwd=ROOT, check=True, capture_output=True, timeout=900)  # noqa: S603
-    return ROOT
+    if stop is not None:
+        stop()
 
 
 def _counts(pg, schema: str) -> dict[str, tuple[int, int]]:  # noqa: ANN001
@@ -60,20 +53,20 @@ def _counts(pg, schema: str) -> dict[str, tuple[int, int]]:  # noqa: ANN001
 def test_meltano_run_loads_every_stream_and_merges_on_rerun(pg, meltano_project, fresh_sandbox, tmp_path):
     import datetime as dt  # noqa: PLC0415
 
+    pg, target_env = pg
     schema = f"tap_lms_test_{uuid.uuid4().hex[:10]}"
     fresh_sandbox.options.api_key = SECRET
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TAP_LMS_", "TARGET_POSTGRES_", "MELTANO_"))},
-        "MELTANO_ENVIRONMENT": "dev",
-        "MELTANO_STATE_BACKEND_URI": f"file://{tmp_path}/state",
-        "TAP_LMS_BASE_URL": fresh_sandbox.url,
-        "TAP_LMS_API_KEY": SECRET,  # the environment wins over meltano.yml's sandbox key
-        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
-    }
+    env = meltano_env(
+        fresh_sandbox,
+        tmp_path,
+        TAP_LMS_API_KEY=SECRET,  # the environment wins over meltano.yml's sandbox key
+        TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=schema,
+        **target_env,
+    )
 
     def meltano_run() -> subprocess.CompletedProcess:
         return subprocess.run(  # noqa: S603
-            [MELTANO, "run", "tap-lms", "target-postgres"],
+            [meltano_command(), "run", "tap-lms", "target-postgres"],
             cwd=meltano_project, env=env, capture_output=True, text=True, timeout=600, check=False,
         )
 

@@ -50,7 +50,7 @@ def test_a_slow_sync_shows_progress_and_a_summary_that_matches_what_was_emitted(
     progress = [line for line in run.stderr.splitlines() if line.startswith("progress: enrollments")]
     assert progress and all("%" in line and "ETA" in line for line in progress)
     assert len(progress) < 120 / 3  # 120 pages of enrollments: lines by time, not by page
-    for stream in ("categories", "coupons", "courses", "groups", "users"):  # every stream with a known total
+    for stream in ("categories", "courses", "groups", "users"):  # every top-level stream with a known total
         assert any(line.startswith(f"progress: {stream} ") and "%" in line for line in run.stderr.splitlines())
     rows = _summary(run.stderr)
     for stream, row in rows.items():
@@ -67,13 +67,13 @@ def test_a_slow_sync_shows_progress_and_a_summary_that_matches_what_was_emitted(
 
 def test_a_failing_sync_still_ends_with_a_summary_naming_the_failure(tmp_path, fresh_sandbox):
     fresh_sandbox.faults.add(kind="status", status=500, path="/v1/enrollments", times=None)
-    fresh_sandbox.faults.add(kind="status", status=503, path="/v1/coupons", times=1)
+    fresh_sandbox.faults.add(kind="status", status=503, path="/v1/collections", times=1)
     run = run_tap(tmp_path, base_config(fresh_sandbox, max_retries=1))
     assert run.returncode == 1
     assert "tap-lms summary: sync FAILED" in run.stderr
     rows = _summary(run.stderr)
     assert rows["enrollments"][-1] == "FAILED"
-    assert rows["coupons"][5] == "1"  # one retry, after the 503
+    assert rows["categories"][5] == "1"  # one retry, after the 503
     assert "  failed: enrollments: stream 'enrollments': HTTP 500" in run.stderr
     assert run.stderr.strip().splitlines()[-1].startswith("tap-lms: error: stream 'enrollments'")
 

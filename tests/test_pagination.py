@@ -106,27 +106,27 @@ def test_paginator_config_errors_name_the_resource(spec, message):
 
 @pytest.mark.parametrize("page_size", [250, 100, 60, 7])
 def test_no_wasted_request_with_meta(fresh_sandbox, page_size):
-    records = fetch_raw(base_config(fresh_sandbox, page_size=page_size), "coupons")
-    count = len(fresh_sandbox.data["coupons"])
+    records = fetch_raw(base_config(fresh_sandbox, page_size=page_size), "orders")
+    count = len(fresh_sandbox.data["orders"])
     assert [r["id"] for r in records] == list(range(1, count + 1))
-    pages = [int(r.params["page"]) for r in fresh_sandbox.requests_to("/v1/coupons")]
+    pages = [int(r.params["page"]) for r in fresh_sandbox.requests_to("/v1/orders")]
     assert sorted(pages) == list(range(1, math.ceil(count / page_size) + 1))  # fetched ahead, each once
 
 
 @pytest.mark.parametrize("page_size", [250, 7])
 def test_without_meta_stops_on_short_page(fresh_sandbox, page_size):
     fresh_sandbox.options.page_meta = False
-    records = fetch_raw(base_config(fresh_sandbox, page_size=page_size), "coupons")
-    count = len(fresh_sandbox.data["coupons"])  # 600: not a multiple of 250 or 7
+    records = fetch_raw(base_config(fresh_sandbox, page_size=page_size), "orders")
+    count = len(fresh_sandbox.data["orders"])  # 2,200: not a multiple of 250 or 7
     assert len(records) == count
-    assert len(fresh_sandbox.requests_to("/v1/coupons")) == math.ceil(count / page_size)
+    assert len(fresh_sandbox.requests_to("/v1/orders")) == math.ceil(count / page_size)
 
 
 def test_without_meta_and_exact_multiple_one_empty_page_ends_it(fresh_sandbox):
     fresh_sandbox.options.page_meta = False
-    records = fetch_raw(base_config(fresh_sandbox, page_size=100), "coupons")  # 600 = 6 full pages
-    assert len(records) == 600
-    assert len(fresh_sandbox.requests_to("/v1/coupons")) == 7
+    records = fetch_raw(base_config(fresh_sandbox, page_size=100), "orders")  # 2,200 = 22 full pages
+    assert len(records) == 2200
+    assert len(fresh_sandbox.requests_to("/v1/orders")) == 23
 
 
 def test_an_empty_first_page_fetched_ahead_does_not_hide_the_pages_after_it(tmp_path, fresh_sandbox):

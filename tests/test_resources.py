@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator
 
+from tap_lms.coercion import EXTRA_FIELDS
 from tap_lms.errors import ConfigurationError
 from tap_lms.inference import infer_schema
 from tap_lms.resources import parse_resources
@@ -18,6 +19,7 @@ from tap_lms.streams import BUILTIN_STREAMS
 from conftest import base_config, date_time_checker, expected_ids, run_tap
 
 FIXTURES = Path(__file__).parent / "fixtures"
+EXTRA_SCHEMA = {"type": ["object", "null"]}
 
 
 def seed_settings(seed: str, server, **overrides) -> dict:  # noqa: ANN001
@@ -32,6 +34,7 @@ def seed_settings(seed: str, server, **overrides) -> dict:  # noqa: ANN001
         "resource_defaults": rest_api["resource_defaults"],
         "resources": rest_api["resources"],
         "backoff_factor": 0.01,
+        "max_requests_per_minute": 0,  # the test sandbox has no rate limit
     }
     return {**settings, **overrides}
 
@@ -68,7 +71,7 @@ def test_seed_004_config_gives_the_builtins_with_their_schemas(tmp_path, fresh_s
     schemas = {m["stream"]: m["schema"] for m in run.of_type("SCHEMA")}
     assert set(schemas) == set(BUILTIN_STREAMS)
     for name, schema in schemas.items():
-        assert schema["properties"] == load_schema(name)["properties"], name
+        assert schema["properties"] == {**load_schema(name)["properties"], EXTRA_FIELDS: EXTRA_SCHEMA}, name
         assert len(run.records(name)) == len(fresh_sandbox.data[BUILTIN_STREAMS[name].path.rsplit("/", 1)[1]
                                                               .replace("collections", "categories")
                                                               .replace("course_reviews", "reviews")])
@@ -86,9 +89,11 @@ def _parent_config(server, child: dict) -> dict:  # noqa: ANN001
 
 
 def test_parent_scoped_reviews_by_param(tmp_path, fresh_sandbox):
-    fresh_sandbox.options.parent_required = True
-    plain = run_tap(tmp_path, base_config(fresh_sandbox, resources=["reviews"]))
+    assert fresh_sandbox.options.parent_required  # the sandbox's default, as the real API
+    plain = run_tap(tmp_path, base_config(fresh_sandbox, resources=["reviews"], scope_by_parent=False))
     assert plain.returncode == 1 and "HTTP 422" in plain.stderr  # the API really needs course_id
+    alone = run_tap(tmp_path, base_config(fresh_sandbox, resources=["reviews"]))
+    assert alone.returncode == 2 and "add 'courses' to 'resources'" in alone.stderr.strip().splitlines()[-1]
     fresh_sandbox.reset()
 
     child = {
@@ -122,11 +127,16 @@ def test_builtin_name_with_overrides_and_defaults(tmp_path, fresh_sandbox):
     config = base_config(
         fresh_sandbox,
         resource_defaults={"write_disposition": "append", "endpoint": {"params": {"locale": "en"}}},
-        resources=["groups", {"name": "coupons", "write_disposition": "append", "endpoint": {"paginator": {"limit": 200}}}],
+        resources=[
+            "groups",
+            "promotions",
+            {"name": "coupons", "write_disposition": "append", "endpoint": {"paginator": {"limit": 200}}},
+        ],
     )
     run = run_tap(tmp_path, config)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert {m["stream"]: m["key_properties"] for m in run.of_type("SCHEMA")} == {"groups": ["id"], "coupons": []}
+    keys = {m["stream"]: m["key_properties"] for m in run.of_type("SCHEMA")}
+    assert keys == {"groups": ["id"], "promotions": ["id"], "coupons": []}
     assert {r.params["limit"] for r in fresh_sandbox.requests_to("/v1/coupons")} == {"200"}
     assert {r.params["locale"] for r in fresh_sandbox.requests} == {"en"}
     assert len(run.records("coupons")) == len(fresh_sandbox.data["coupons"])
@@ -138,13 +148,13 @@ def test_explicit_schema_wins_and_skips_sampling(tmp_path, fresh_sandbox):
         "name": "items",
         "primary_key": "id",
         "schema": schema,
-        "endpoint": {"path": "/v1/resource", "data_selector": "data", "paginator": {"type": "offset", "limit": 500}},
+        "endpoint": {"path": "/v1/resource", "data_selector": "data", "paginator": {"type": "offset", "limit": 250}},
     }
     run = run_tap(tmp_path, base_config(fresh_sandbox, resources=[resource]))
     assert run.returncode == 0, run.stderr[-2000:]
-    assert run.of_type("SCHEMA")[0]["schema"]["properties"] == schema["properties"]
-    assert set(run.records("items")[0]) == {"id", "name"}
-    assert len(fresh_sandbox.requests_to("/v1/resource")) == 3  # 1,234 records / 500: no sampling request
+    assert run.of_type("SCHEMA")[0]["schema"]["properties"] == {**schema["properties"], EXTRA_FIELDS: EXTRA_SCHEMA}
+    assert set(run.records("items")[0]) == {"id", "name", EXTRA_FIELDS}  # the fields it does not name, kept
+    assert len(fresh_sandbox.requests_to("/v1/resource")) == 5  # 1,234 records / 250: no sampling request
 
 
 def test_inferred_schema_round_trips_through_the_catalog(tmp_path, fresh_sandbox):
@@ -175,7 +185,7 @@ def test_jsonpath_selector(tmp_path, fresh_sandbox):
         "primary_key": "id",
         "endpoint": {"path": "/v1/resource", "data_selector": "$.data[*]", "paginator": {"type": "offset"}},
     }
-    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=[resource], page_size=1000))
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=[resource], page_size=250))
     assert run.returncode == 0, run.stderr[-2000:]
     assert len(run.records("things")) == len(fresh_sandbox.data["resource"])
 

@@ -36,6 +36,7 @@ def test_bad_setting_is_one_line_and_sends_nothing(tmp_path, fresh_sandbox, over
 
 def test_settings_from_environment(tmp_path, fresh_sandbox):
     env = {"TAP_LMS_BASE_URL": fresh_sandbox.url, "TAP_LMS_API_KEY": "sandbox-key", "TAP_LMS_PAGE_SIZE": "100"}
+    env["TAP_LMS_MAX_REQUESTS_PER_MINUTE"] = "0"  # the test sandbox has no rate limit
     run = run_tap(tmp_path, None, "--config", "ENV", env=env)
     assert run.returncode == 0, run.stderr[-1500:]
     assert len(run.records("groups")) == len(fresh_sandbox.data["groups"])

@@ -130,4 +130,4 @@ def test_user_mistakes_in_maps_or_files_are_one_line(tmp_path, fresh_sandbox):
     (tmp_path / "broken.json").write_text("{not json")
     run = run_tap(tmp_path, base_config(fresh_sandbox), "--catalog", str(tmp_path / "broken.json"))
     assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert run.stderr.strip().splitlines()[-1].startswith("tap-lms: error: cannot read an input file:")
+    assert run.stderr.strip().splitlines()[-1].startswith("tap-lms: error: cannot read the catalog file")

@@ -20,11 +20,41 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
     parser.add_argument("--no-meta", action="store_true", help="omit meta.pagination from page-number responses")
     parser.add_argument("--no-total", action="store_true", help="omit total from offset responses")
-    parser.add_argument("--rate-limit", type=int, default=None, help="requests allowed per --rate-window, then 429")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=120,
+        help="requests allowed per --rate-window, then 429 (default 120 a minute, as the real API; 0: no limit)",
+    )
     parser.add_argument("--rate-window", type=float, default=60.0, help="seconds of one rate-limit window")
     parser.add_argument("--no-rate-headers", action="store_true", help="send no RateLimit-Remaining headers")
+    parser.add_argument(
+        "--no-parent-required",
+        action="store_true",
+        help="list reviews and coupons without course_id / promotion_id (the real API requires them)",
+    )
     args = parser.parse_args(argv)
-    sandbox = Sandbox(
+    try:
+        sandbox = _sandbox(args)
+    except OSError as exc:  # the port is taken, or the host is not an address of this machine
+        print(  # noqa: T201
+            f"tap-lms-sandbox: error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+            "choose another --port, or --port 0 for a free one",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    print(sandbox.url, flush=True)  # noqa: T201 - the one line a script waits for
+    print("tap-lms sandbox serving; Ctrl-C stops it", file=sys.stderr, flush=True)  # noqa: T201
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+
+
+def _sandbox(args: argparse.Namespace) -> Sandbox:
+    return Sandbox(
         args.host,
         args.port,
         api_key=args.api_key,
@@ -34,18 +64,11 @@ def main(argv: list[str] | None = None) -> None:
         latency=args.latency,
         page_meta=not args.no_meta,
         offset_total=not args.no_total,
-        rate_limit=args.rate_limit,
+        rate_limit=args.rate_limit or None,
         rate_window=args.rate_window,
         rate_headers=not args.no_rate_headers,
+        parent_required=not args.no_parent_required,
     )
-    print(sandbox.url, flush=True)  # noqa: T201 - the one line a script waits for
-    print("tap-lms sandbox serving; Ctrl-C stops it", file=sys.stderr, flush=True)  # noqa: T201
-    try:
-        sandbox.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
 
 
 if __name__ == "__main__":

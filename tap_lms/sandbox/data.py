@@ -101,16 +101,16 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
             ],
         }
     if name == "enrollments":
-        pct = round(mk.rng.uniform(0, 100), 1)
+        pct = round(mk.rng.uniform(0, 1), 3)  # a fraction, 0.0-1.0, as the real API sends it
         started = created + dt.timedelta(days=mk.rng.randint(0, 10))
-        completed = pct >= 100 or mk.rng.random() < 0.2
+        completed = pct >= 1 or mk.rng.random() < 0.2
         user = (i * 13) % n["users"] + 1
         course = (i * 7) % n["courses"] + 1
         return {
             "id": rid, "created_at": _iso(created), "user_email": _person(mk, user - 1)[2],
             "user_name": " ".join(_person(mk, user - 1)[:2]), "user_id": user,
             "course_name": f"{_TOPICS[(course - 1) % len(_TOPICS)]} {course}", "course_id": course,
-            "percentage_completed": 100.0 if completed else pct, "expired": mk.rng.random() < 0.05,
+            "percentage_completed": 1.0 if completed else pct, "expired": mk.rng.random() < 0.05,
             "is_free_trial": mk.rng.random() < 0.1, "completed": completed, "started_at": _iso(started),
             "activated_at": _iso(started), "completed_at": _iso(started + dt.timedelta(days=30)) if completed else None,
             "updated_at": _iso(started + dt.timedelta(days=mk.rng.randint(0, 60))),
@@ -124,27 +124,27 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
         return {
             "id": rid, "created_at": _iso(created), "user_id": user, "user_email": _person(mk, user - 1)[2],
             "user_name": " ".join(_person(mk, user - 1)[:2]), "product_name": f"Product {product}",
-            "product_id": product, "amount_dollars": cents / 100, "amount_cents": cents,
+            "product_id": product, "amount_dollars": _dollars(cents / 100), "amount_cents": cents,
             "subscription": mk.rng.random() < 0.1, "coupon_code": f"SAVE{coupon}" if coupon else None,
             "coupon_id": coupon, "affiliate_referral_code": mk.maybe(f"AFF{(i % 50) * 11 + 1}", 0.9),
             "status": mk.rng.choice(["complete", "complete", "complete", "refunded", "pending"]),
             "items": [{"product_id": product, "product_name": f"Product {product}",
-                       "amount_dollars": cents / 100, "amount_cents": cents}],
+                       "amount_dollars": _dollars(cents / 100), "amount_cents": cents}],
         }
     if name == "products":
         price = mk.rng.choice([0, 19, 49, 99, 149.5, 299])
+        subscription = mk.rng.random() < 0.1
         return {
             "id": rid, "created_at": _iso(created), "productable_id": (i % n["courses"]) + 1,
-            "productable_type": mk.rng.choice(["Course", "Bundle"]), "price": price, "position": i,
+            "productable_type": mk.rng.choice(["Course", "Bundle"]), "price": _dollars(price), "position": i,
             "status": mk.rng.choice(["published", "draft"]), "name": f"Product {rid}", "private": False,
-            "hidden": mk.rng.random() < 0.1, "subscription": mk.rng.random() < 0.1,
+            "hidden": mk.rng.random() < 0.1, "subscription": subscription,
             "days_until_expiry": mk.maybe(365, 0.6), "has_certificate": mk.rng.random() < 0.5,
             "keywords": mk.maybe("learning"), "seo_title": f"Product {rid}", "seo_description": mk.maybe("Learn more."),
             "collection_ids": mk.ids(n["categories"], 3), "related_product_ids": mk.ids(n["products"], 2),
             "description": f"Product {rid} description", "card_image_url": f"https://cdn.example.org/p/{rid}.png",
-            "slug": f"product-{rid}",
-            "product_prices": [{"id": rid * 10, "currency": "USD", "is_primary": True, "payment_type": "one_time",
-                                "price": price, "label": None, "interval": None, "interval_count": None}],
+            "slug": f"product-{rid}", "instructor_names": mk.maybe(" ".join(_person(mk, i + 500)[:2]), 0.2),
+            "product_prices": [_product_price(mk, rid, price, subscription)],
         }
     if name == "coupons":
         return {
@@ -190,6 +190,25 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
             "updated_at": _iso(created),
         }
     raise KeyError(name)
+
+
+def _dollars(amount: float) -> str:
+    """Money as the real API sends it: a string such as "20.0"."""
+    return str(float(amount))
+
+
+def _product_price(mk: _Maker, rid: int, price: float, subscription: bool) -> dict[str, t.Any]:  # noqa: FBT001
+    """One price of a product, every field the API documents (amounts and counts as strings)."""
+    payment_type = "subscription" if subscription else ("free" if price == 0 else "one-time")
+    return {
+        "id": rid * 10, "currency": "USD", "is_primary": True, "payment_type": payment_type,
+        "price": _dollars(price), "label": None, "price_name": f"Product {rid}",
+        "interval": "month" if subscription else None, "interval_count": "1" if subscription else None,
+        "trial_interval": "day" if subscription else None, "trial_interval_count": "7" if subscription else None,
+        "custom_first_price": _dollars(price / 2) if subscription else None,
+        "days_until_expiry": mk.maybe("365", 0.6), "pay_button_text": mk.maybe("Enroll now", 0.5),
+        "number_of_payments": None,
+    }
 
 
 def _drift(record: dict[str, t.Any], i: int) -> None:

@@ -63,8 +63,9 @@ class SandboxOptions:
     latency: float = 0.0
     page_meta: bool = True  # seed 004's meta.pagination
     offset_total: bool = True  # the generic resource's `total`
-    max_limit: int = 1000
-    parent_required: bool = False  # like the real API: reviews need course_id, coupons promotion_id
+    #: Like the real API: `limit` above 250 is rejected (400), not silently capped.
+    max_limit: int = 250
+    parent_required: bool = True  # like the real API: reviews need course_id, coupons promotion_id
     #: Page-number paging bugs: "repeat" (pages from 3 on repeat page 2), "endless" (next_page is
     #: never null), "short_total" (total_pages one too small), "mislabel" (current_page one behind),
     #: "wrong_total" (total_items three too many), "empty_first" (page 1 holds no items; the
@@ -129,7 +130,7 @@ class Sandbox:
         stamp = (when or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
         fields: dict[str, t.Any] = {"updated_at": stamp}
         if dataset == "enrollments":
-            fields |= {"percentage_completed": 100.0, "completed": True}
+            fields |= {"percentage_completed": 1.0, "completed": True}
         self.patch(dataset, ids, **fields)
         return stamp
 
@@ -301,7 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
         limit = int(params.get("limit", default))
         if limit < 1:
             raise ValueError("limit must be positive")
-        return min(limit, self.server.sandbox.options.max_limit)
+        most = self.server.sandbox.options.max_limit
+        if limit > most:
+            raise ValueError(f"limit must be at most {most}")
+        return limit
 
     def _numbered_page(self, records: list[dict], params: dict[str, str]) -> dict[str, t.Any]:
         limit = self._limit(params, 250)
@@ -353,7 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers = dict(fault.headers)
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
-            if status in (502, 503, 504):
+            if status in (502, 503, 504) or 520 <= status <= 530:  # noqa: PLR2004 - gateways and CDNs answer HTML
                 return self._send(status, _GATEWAY_HTML.format(status=status).encode(), "text/html", headers)
             return self._json(status, {"error": "fault", "status": status}, headers)
         if fault.kind == "slow":

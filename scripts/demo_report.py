@@ -1,0 +1,82 @@
+"""What `make demo` prints after the load: read back from PostgreSQL with SQL, not from the tap's output.
+
+Usage: python scripts/demo_report.py SQLALCHEMY_URL SECONDS RUN_LOG STATE_JSON
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import psycopg
+
+from tap_lms.sandbox.postgres import libpq_uri
+
+SCHEMA = "lms"
+
+COMPLETION_PER_COURSE = f"""
+    select course_name, count(*) as enrollments,
+           round(100.0 * avg(case when completed then 1 else 0 end), 1) as completed_pct,
+           round(100.0 * avg(percentage_completed), 1) as avg_progress_pct
+    from {SCHEMA}.enrollments group by course_name order by completed_pct desc, course_name limit 5
+"""
+REVENUE_PER_PRODUCT = f"""
+    select product_name, count(*) as orders, sum(amount_dollars) as revenue
+    from {SCHEMA}.orders where status = 'complete' group by product_name order by revenue desc, product_name limit 5
+"""
+
+
+def main() -> None:
+    """Print rows per table, two answers, the bookmark, and how to connect and stop."""
+    url, seconds, run_log, state = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+    uri = libpq_uri(url)
+    with psycopg.connect(uri, autocommit=True) as db:
+        tables = [row[0] for row in db.execute(
+            "select table_name from information_schema.tables where table_schema = %s order by 1", (SCHEMA,)
+        )]
+        counts = {t: db.execute(f'select count(*), count(distinct id) from {SCHEMA}."{t}"').fetchone() for t in tables}  # noqa: S608
+        courses = db.execute(COMPLETION_PER_COURSE).fetchall()
+        products = db.execute(REVENUE_PER_PRODUCT).fetchall()
+
+    total = sum(rows for rows, _ in counts.values())
+    duplicates = sum(rows - distinct for rows, distinct in counts.values())
+    print(f"\ntap-lms demo: {total:,} rows in {len(counts)} PostgreSQL tables (schema {SCHEMA}), "  # noqa: T201
+          f"meltano run took {seconds} s\n")
+    width = max(map(len, counts), default=6)
+    print(f"  {'table':<{width}}  {'rows':>7}")  # noqa: T201
+    for table, (rows, _) in counts.items():
+        print(f"  {table:<{width}}  {rows:>7,}")  # noqa: T201
+    print(f"  duplicate ids: {duplicates} (every run merges on id)\n")  # noqa: T201
+
+    print("Enrollments and completion rate, the five courses most often completed:")  # noqa: T201
+    for name, enrollments, done, progress in courses:
+        print(f"  {name:<24} {enrollments:>5} enrolled  {done:>5}% completed  {progress:>5}% average progress")  # noqa: T201
+    print("\nRevenue per product (completed orders), the top five:")  # noqa: T201
+    for name, orders, revenue in products:
+        print(f"  {name:<24} {orders:>5} orders  ${revenue:>10,.2f}")  # noqa: T201
+
+    runs = re.findall(r"\benrollments\s+INCREMENTAL\s+([\d,]+)", run_log.read_text(errors="replace"))
+    read = runs[-1] if runs else None
+    bookmark = _bookmark(state)
+    print(f"\nThis run read {read or '?'} enrollments; the bookmark for the next run is "  # noqa: T201
+          f"updated_at {bookmark}. Run `make demo` again: only enrollments updated since then are read.")
+    print(f"""
+Connect:  psql "{uri}"
+          python -c "import psycopg; print(psycopg.connect('{uri}').execute('select count(*) from lms.orders').fetchone())"
+Meltano:  tap-lms-sandbox --port 8765 &   then   meltano --environment=demo run tap-lms target-postgres
+Stop:     make demo-stop    (the data stays in .demo/pgdata; `make demo` starts it again)
+""")  # noqa: T201
+
+
+def _bookmark(state: str) -> str:
+    try:
+        bookmarks = json.loads(state)["singer_state"]["bookmarks"]
+        return str(bookmarks["enrollments"]["replication_key_value"])
+    except (ValueError, KeyError, TypeError):
+        return "(none yet)"
+
+
+if __name__ == "__main__":
+    main()

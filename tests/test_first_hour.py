@@ -1,0 +1,109 @@
+"""What a new user meets in the first hour: each mistake gets one clear line, nothing looks like a bug."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+
+from tap_lms.sandbox import Sandbox
+
+from conftest import base_config, run_tap
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_connection_test_stops_at_the_first_stream_when_the_host_is_unreachable(tmp_path):
+    port = _closed_port()
+    config = {"base_url": f"http://127.0.0.1:{port}", "api_key": "k", "max_retries": 1, "backoff_factor": 0.01}
+    run = run_tap(tmp_path, config, "--test")
+    assert run.returncode == 1
+    verdicts = [line for line in run.stderr.splitlines() if line.startswith("tap-lms test:")]
+    assert len(verdicts) == 1 and "not reachable" in verdicts[0]  # not eleven streams of retries
+    last = run.stderr.strip().splitlines()[-1]
+    assert last == f"tap-lms: error: cannot reach 127.0.0.1:{port} (from base_url); check base_url and the network"
+
+
+def test_a_misspelt_setting_is_named_with_the_closest_one(tmp_path, fresh_sandbox):
+    run = run_tap(tmp_path, base_config(fresh_sandbox, page_sise=50), "--discover")
+    assert run.returncode == 0
+    assert "setting 'page_sise' is not a tap-lms setting and is ignored; did you mean 'page_size'?" in run.stderr
+
+
+def test_broken_input_files_are_named(tmp_path, fresh_sandbox):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(base_config(fresh_sandbox)))
+    cases = {
+        "state": ("{", "it is not valid JSON"),
+        "catalog": ("", "it is empty"),
+    }
+    for kind, (text, problem) in cases.items():
+        path = tmp_path / f"{kind}.json"
+        path.write_text(text)
+        run = run_tap(tmp_path, None, "--config", str(config), f"--{kind}", str(path))
+        assert run.returncode == 2
+        last = run.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"tap-lms: error: cannot read the {kind} file '{path}': {problem}"), last
+        assert "Traceback" not in run.stderr
+    listed = tmp_path / "list.json"
+    listed.write_text("[]")
+    run = run_tap(tmp_path, None, "--config", str(listed), "--discover")
+    assert run.returncode == 2 and "the config file" in run.stderr and "must hold a JSON object, not a list" in run.stderr
+    run = run_tap(tmp_path, None, "--config", str(tmp_path / "missing.json"), "--discover")
+    assert run.returncode == 2 and "cannot read the config file" in run.stderr and "No such file" in run.stderr
+
+
+def test_a_state_file_that_does_not_exist_yet_is_a_first_run(tmp_path, fresh_sandbox):
+    state = tmp_path / "state.json"
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups"]), "--state", str(state))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"state file '{state}' does not exist yet: starting without state" in run.stderr
+    assert len(run.records("groups")) == 30
+
+
+def test_a_rejected_key_is_one_line_with_no_unhandled_error_before_it(tmp_path, fresh_sandbox):
+    run = run_tap(tmp_path, base_config(fresh_sandbox, api_key="wrong-key"))
+    assert run.returncode == 1
+    assert "An unhandled error occurred" not in run.stderr and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("tap-lms: error: stream 'categories': HTTP 401")
+
+
+def test_help_describes_test_as_it_is():
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "tap_lms", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    assert "one verdict line per stream" in text and "single record" not in text
+
+
+def test_sandbox_on_a_busy_port_says_so_in_one_line():
+    with Sandbox() as busy:
+        port = int(busy.url.rsplit(":", 1)[1])
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "tap_lms.sandbox", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"tap-lms-sandbox: error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "choose another --port, or --port 0 for a free one"
+    ]
+
+
+def test_batch_messages_are_counted_in_the_summary(tmp_path, fresh_sandbox):
+    batch = {"encoding": {"format": "jsonl", "compression": "none"}, "storage": {"root": tmp_path.as_uri()}}
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups", "users"], batch_config=batch))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.of_type("BATCH") and not run.of_type("RECORD")
+    rows = {m.group(1): int(m.group(2).replace(",", "")) for m in re.finditer(r"^  (\w+) +FULL_TABLE +([\d,]+)", run.stderr, re.M)}
+    assert rows == {"groups": 30, "users": 2500}
