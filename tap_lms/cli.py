@@ -97,3 +97,23 @@ def _check_json_object(kind: str, path: str) -> None:
     if not isinstance(payload, dict):
         msg = f"cannot read the {kind} file '{path}': it must hold a JSON object, not a {type(payload).__name__}"
         raise ConfigurationError(msg)
+    problem = _state_problem(payload) if kind == "state" else None
+    if problem:
+        msg = f"cannot read the state file '{path}': {problem} (write a Singer STATE value, or delete the file)"
+        raise ConfigurationError(msg)
+
+
+def _state_problem(state: dict) -> str | None:
+    """What makes `state` unusable as a Singer STATE value, or None."""
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict):
+        return f"'bookmarks' is {type(bookmarks).__name__}, not an object of streams"
+    for stream, bookmark in bookmarks.items():
+        if not isinstance(bookmark, dict):
+            return f"the bookmark of stream '{stream}' is {type(bookmark).__name__}, not an object"
+        partitions = bookmark.get("partitions", [])
+        if not isinstance(partitions, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("context", {}), dict) for p in partitions
+        ):
+            return f"the 'partitions' of stream '{stream}' are not a list of objects with a 'context'"
+    return None

@@ -18,11 +18,12 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 import typing as t
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import backoff
 import msgspec
@@ -34,11 +35,12 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 
+from tap_lms.bounded import BodyTooLarge, read_body, same_origin, show_origin
 from tap_lms.coercion import RecordCoercer
-from tap_lms.errors import APIRequestError, TapLMSError
+from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
 from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
 from tap_lms.output import BufferedSingerWriter
-from tap_lms.pagination import PaginationError, Paginator, build_paginator
+from tap_lms.pagination import PaginationError, Paginator, SinglePagePaginator, build_paginator
 from tap_lms.prefetch import ReadAhead
 from tap_lms.progress import RunReport, StreamStats
 from tap_lms.ratelimit import RequestGate, reset_seconds
@@ -56,6 +58,13 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 DEFAULT_PAGE_SIZE = 250
+#: A page of 250 records is about 1 MB; a response 64 times that is not a page of records.
+DEFAULT_MAX_RESPONSE_MB = 64
+#: A bookmark later than now by more than this cannot come from a sync (bookmarks are capped at the
+#: server's clock): a state file edited by hand, or from another system.
+FUTURE_BOOKMARK_TOLERANCE = dt.timedelta(days=1)
+#: Same-origin redirects followed within one try (a moved path, a trailing slash).
+MAX_REDIRECTS = 5
 #: How the SDK's stream sync introduces a failure it logs (see `LMSStream.log`).
 _SDK_UNHANDLED = "An unhandled error occurred while syncing"
 _BODY_PREVIEW_CHARS = 200
@@ -163,6 +172,18 @@ class LMSStream(RESTStream):
             level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)
 
+    def _write_state_message(self) -> None:
+        """As the SDK does, except at the end of one pass of a FULL_TABLE child stream.
+
+        Such a pass has no bookmark to save, yet the SDK writes the whole STATE (one
+        partition per parent read so far) after each one: with 600 courses that is
+        180,000 partitions written and deep-copied, measured at half the CPU of a
+        sync. The parent's next STATE, at the latest when it ends, carries them all.
+        """
+        if self.parent_stream_type is not None and self.replication_method != REPLICATION_INCREMENTAL:
+            return
+        super()._write_state_message()
+
     def _write_schema_message(self) -> None:
         """Once per stream: the SDK writes it again for every parent of a child stream."""
         if not getattr(self, "_schema_written", False):
@@ -229,6 +250,13 @@ class LMSStream(RESTStream):
         if not self.is_timestamp_replication_key:
             return bookmark if bookmark is not None else self.incremental_initial_value
         bookmark_time = parse_timestamp(bookmark)
+        if bookmark_time is not None and bookmark_time > utc_now() + FUTURE_BOOKMARK_TOLERANCE:
+            where = f" for {dict(context)}" if context else ""
+            msg = (
+                f"the state's bookmark of stream '{self.name}'{where} is in the future ({bookmark}): a sync from it "
+                "would read nothing. Remove it from the state (or delete the state) to read from start_date"
+            )
+            raise ConfigurationError(msg)
         floor = self._start_date_floor or parse_timestamp(self.incremental_initial_value)
         if bookmark_time is not None and (floor is None or bookmark_time >= floor):
             return filter_value(bookmark_time, from_bookmark=True)
@@ -537,6 +565,9 @@ class LMSStream(RESTStream):
         if records is None:
             reason = _selector_miss(self.records_selector, body)
             raise APIRequestError(stream=self.name, path=display_path, status=200, reason=reason)
+        problem = _not_records(records, body, self.records_selector, single=self._single_page)
+        if problem:
+            raise APIRequestError(stream=self.name, path=display_path, status=200, reason=problem)
         return Page(body, records, display_path, timing)
 
     def query_params(self, context: Context | None, page_params: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -605,10 +636,17 @@ class LMSStream(RESTStream):
             raise _FatalResponse(0, "not sent: the sync is stopping after an earlier failure")
         sequence = gate.enter()
         sent_at = dt.datetime.now(dt.timezone.utc)
+        deadline = time.monotonic() + self.timeout
         try:
-            response = self.requests_session.send(
-                request, timeout=self.timeout, allow_redirects=True, proxies=self._tap.http_proxies
-            )
+            response = self._send_on_origin(request)
+            try:
+                body = read_body(response, limit=self._max_response_bytes, deadline=deadline)
+            except BodyTooLarge:
+                reason = (
+                    f"the response is larger than max_response_mb ({self._max_response_bytes / 2**20:g} MB); "
+                    "stopped reading it (raise max_response_mb if the API really sends pages this large)"
+                )
+                raise _FatalResponse(response.status_code, reason) from None
         except BaseException:
             gate.leave(sequence, None)
             self._report.count(self.name, requests=1)
@@ -630,11 +668,59 @@ class LMSStream(RESTStream):
             hint = _STATUS_HINTS.get(status, _status_text(response))
             raise _FatalResponse(status, f"{hint}{_body_preview(response)}")
         try:
-            return _decode_json(response.content), timing
+            return _decode_json(body), timing
+        except RecursionError:
+            reason = "the response is JSON nested too deeply to be records; not read"
+            raise _FatalResponse(status, reason) from None
         except ValueError:
             raise RetryableResponse(
                 f"the response body is not valid JSON{_body_preview(response)}", status=status
             ) from None
+
+    def _send_on_origin(self, request: requests.PreparedRequest) -> requests.Response:
+        """Send, following redirects only while they stay on the origin of `base_url`.
+
+        requests would follow any redirect, and keeps custom headers (the API key's
+        among them) and the query string on the way to another host. Here a redirect
+        to another scheme, host or port stops the sync, naming only that origin.
+        """
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self.requests_session.send(
+                request, timeout=self.timeout, allow_redirects=False, stream=True, proxies=self._tap.http_proxies
+            )
+            if not response.is_redirect:
+                return response
+            response.close()
+            target = urljoin(str(request.url), response.headers["Location"])
+            if not same_origin(target, self.url_base):
+                reason = (
+                    f"the API redirected to another origin ({show_origin(target)}); not followed, so the API key "
+                    f"is not sent there (the API's origin is {show_origin(self.url_base)}: check base_url)"
+                )
+                raise _FatalResponse(response.status_code, reason)
+            request = self._redirected(request, target)
+        reason = f"more than {MAX_REDIRECTS} redirects in a row; stopped following them"
+        raise _FatalResponse(response.status_code, reason)
+
+    def _redirected(self, request: requests.PreparedRequest, target: str) -> requests.PreparedRequest:
+        """The same request sent to `target` (same origin), the key in its query if that is where it goes."""
+        follow = request.copy()
+        params = None
+        if self.config.get("api_key_location", "header") == "query":
+            name = self.config.get("api_key_name") or "api_key"
+            if name not in parse_qs(urlsplit(target).query):
+                params = {name: str(self.config["api_key"])}
+        follow.prepare_url(target, params)
+        return follow
+
+    @cached_property
+    def _single_page(self) -> bool:
+        """An endpoint answering one object (no paging) may select an object, not a list."""
+        return isinstance(self.new_paginator(), SinglePagePaginator)
+
+    @cached_property
+    def _max_response_bytes(self) -> int:
+        return int(float(self.config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 2**20)
 
     def _log_retry(self, details: dict) -> None:
         self._report.count(self.name, retries=1)
@@ -724,6 +810,23 @@ def _fingerprint(records: list[dict]) -> tuple | None:
     if not records:
         return None
     return (len(records), json.dumps(records[0], sort_keys=True, default=str), json.dumps(records[-1], sort_keys=True, default=str))
+
+
+def _not_records(records: list, body: t.Any, selector: str | None, *, single: bool) -> str | None:  # noqa: ANN401
+    """Why what the selector found is not a page of records (nothing of the page is written), or None."""
+    if selector and not single and isinstance(body, dict) and "." not in selector and "$" not in selector:
+        found = body.get(selector)
+        if found is not None and not isinstance(found, list):
+            return f"'{selector}' in the response is {_kind(found)}, not a list of records; nothing of this page was written"
+    for position, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            return f"record {position} of the page is {_kind(record)}, not an object; nothing of this page was written"
+    return None
+
+
+def _kind(value: t.Any) -> str:  # noqa: ANN401
+    name = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return name.get(type(value), "a number")
 
 
 def _selector_miss(selector: str | None, body: t.Any) -> str:  # noqa: ANN401

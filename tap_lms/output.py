@@ -18,7 +18,7 @@ import sys
 import typing as t
 
 import msgspec
-from singer_sdk.singerlib import RecordMessage
+from singer_sdk.singerlib import RecordMessage, StateMessage
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 
 
@@ -86,6 +86,8 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, t.Any]):
     def _as_dict(self, message: t.Any) -> dict:  # noqa: ANN401
         if type(message) is RecordMessage:
             return self._record_lines(message.stream, [message.record], message.version, message.time_extracted)[0]
+        if type(message) is StateMessage:  # to_dict() deep-copies the whole state through dataclasses.asdict
+            return {"type": "STATE", "value": message.value}
         return message.to_dict()
 
     def _encode_lines(self, lines: list[dict]) -> bytes:

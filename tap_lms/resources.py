@@ -14,7 +14,9 @@ import copy
 import re
 import typing as t
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
+from tap_lms.bounded import same_origin, show_origin
 from tap_lms.client import LMSStream
 from tap_lms.coercion import EXTRA_FIELDS
 from tap_lms.errors import ConfigurationError, reject_unknown_keys
@@ -84,7 +86,12 @@ def builtin_definition(stream_class: type[LMSStream], *, scope_by_parent: bool =
 
 
 def parse_resources(
-    resources: t.Sequence[t.Any], defaults: dict | None, *, page_size: int, scope_by_parent: bool = True
+    resources: t.Sequence[t.Any],
+    defaults: dict | None,
+    *,
+    page_size: int,
+    scope_by_parent: bool = True,
+    base_url: str | None = None,
 ) -> list[ResourceSpec]:
     """Validate and normalise the `resources` setting; raise ConfigurationError on the first problem."""
     if not isinstance(resources, (list, tuple)) or not resources:
@@ -97,6 +104,9 @@ def parse_resources(
         _parse_entry(entry, defaults or {}, position, page_size, scope_by_parent)
         for position, entry in enumerate(resources, 1)
     ]
+    if base_url:
+        for spec in specs:
+            spec.path = _relative_path(spec.name, spec.path, base_url)
     names = [spec.name for spec in specs]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -200,6 +210,24 @@ def _parse_entry(  # noqa: C901, PLR0912
         incremental=incremental,
         builtin=builtin,
     )
+
+
+def _relative_path(name: str, path: str, base_url: str) -> str:
+    """A path under `base_url`; an absolute URL is accepted only on base_url's origin and under it.
+
+    The API key goes with every request of a stream: a path that named another
+    origin would send it there.
+    """
+    if not urlsplit(path).scheme:
+        return path
+    base = base_url.rstrip("/")
+    if same_origin(path, base) and path.startswith(base + "/"):
+        return path[len(base) :]
+    msg = (
+        f"resource '{name}': path {show_origin(path)}/… is not under base_url ({show_origin(base)}); "
+        "write it relative to base_url (the API key is sent only to base_url's origin)"
+    )
+    raise ConfigurationError(msg)
 
 
 def _path_reference(name: str, path: str) -> tuple[str, ParentLink | None]:

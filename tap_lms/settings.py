@@ -101,6 +101,16 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
         description="Seconds to wait for one response before it counts as a failed try.",
     ),
     th.Property(
+        "max_response_mb",
+        th.NumberType,
+        default=64,
+        title="Max response size (MB)",
+        description=(
+            "Largest response body read, in MB after decompression; a larger one (an endless or "
+            "decompression-bomb body) stops the sync with an error instead of filling memory."
+        ),
+    ),
+    th.Property(
         "max_concurrency",
         th.IntegerType,
         default=10,
@@ -253,6 +263,7 @@ def validate_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCH
         ("max_retries", 0),
         ("backoff_factor", 0),
         ("request_timeout", 0.001),
+        ("max_response_mb", 0.001),
         ("max_concurrency", 1),
         ("max_requests_per_minute", 0),
         ("progress_interval", 0),

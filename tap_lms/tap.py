@@ -268,6 +268,7 @@ class TapLMS(Tap):
             self.config.get("resource_defaults") if declared is not None else None,
             page_size=int(self.config.get("page_size") or DEFAULT_PAGE_SIZE),
             scope_by_parent=self.config.get("scope_by_parent") is not False,
+            base_url=str(self.config.get("base_url") or ""),
         )
         keep_unknown = self.config.get("unknown_fields", "keep") == "keep"
         classes: dict[str, type[LMSStream]] = {}
@@ -275,7 +276,21 @@ class TapLMS(Tap):
             schema = spec.schema or self._catalog_schema(spec.name) or self._infer_schema(spec, classes)
             classes[spec.name] = stream_class(spec, copy.deepcopy(schema), keep_unknown=keep_unknown)
         link_children(classes, specs)
+        self._check_catalog_names(spec.name for spec in specs)
         return [classes[spec.name](tap=self) for spec in specs]
+
+    def _check_catalog_names(self, names: t.Iterable[str]) -> None:
+        """A `--catalog` naming a stream this tap does not have is a mistake, not a stream to skip quietly."""
+        if not self.input_catalog:
+            return
+        known = set(names)
+        unknown = sorted(entry.tap_stream_id for entry in self.input_catalog.streams if entry.tap_stream_id not in known)
+        if unknown:
+            msg = (
+                f"the catalog names stream '{unknown[0]}', which tap-lms does not have with these settings "
+                f"(its streams: {', '.join(sorted(known))}); run --discover for a fresh catalog"
+            )
+            raise ConfigurationError(msg)
 
     def _catalog_schema(self, name: str) -> dict | None:
         """The schema a `--catalog` gives for `name`: an edited inference wins over a new one."""

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -166,3 +167,28 @@ def meltano_env(server: Sandbox, tmp_path: Path, **extra: str) -> dict[str, str]
         "TAP_LMS_MAX_REQUESTS_PER_MINUTE": "0",
         **extra,
     }
+
+
+def run_until_killed(tmp_path, config: dict, stream: str, after: int, state: dict | None = None):  # noqa: ANN001, ANN202
+    """Start the tap, SIGKILL it after `after` RECORDs of `stream`; return (records, last STATE)."""
+    (tmp_path / "kill_config.json").write_text(json.dumps(config))
+    command = [sys.executable, "-m", "tap_lms", "--config", str(tmp_path / "kill_config.json")]
+    if state is not None:
+        (tmp_path / "kill_state.json").write_text(json.dumps(state))
+        command += ["--state", str(tmp_path / "kill_state.json")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
+    records, last_state, seen = [], None, 0
+    assert process.stdout is not None
+    for line in process.stdout:
+        message = json.loads(line)
+        if message["type"] == "STATE":
+            last_state = message["value"]
+        elif message["type"] == "RECORD":
+            records.append(message["record"])
+            seen += message["stream"] == stream
+            if seen >= after:
+                os.kill(process.pid, signal.SIGKILL)
+                break
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, "the tap finished before it could be killed"
+    return records, last_state

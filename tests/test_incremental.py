@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
-import sys
 
 from tap_lms.incremental import bookmark_cap, filter_value
 
-from conftest import base_config, run_tap
+from conftest import base_config, run_tap, run_until_killed
 
 ENROLLMENTS = "/v1/enrollments"
 BOUNDARY_ALLOWANCE = 5  # "a handful" of boundary records may come again
@@ -79,31 +75,6 @@ def test_second_run_fetches_only_changes(tmp_path, fresh_sandbox):
     assert len(again.records()) <= BOUNDARY_ALLOWANCE  # the bookmark moved past the changes
 
 
-def _run_until_killed(tmp_path, config: dict, stream: str, after: int, state: dict | None = None):  # noqa: ANN001, ANN202
-    """Start the tap, SIGKILL it after `after` RECORDs of `stream`; return (records, last STATE)."""
-    (tmp_path / "kill_config.json").write_text(json.dumps(config))
-    command = [sys.executable, "-m", "tap_lms", "--config", str(tmp_path / "kill_config.json")]
-    if state is not None:
-        (tmp_path / "kill_state.json").write_text(json.dumps(state))
-        command += ["--state", str(tmp_path / "kill_state.json")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
-    records, last_state, seen = [], None, 0
-    assert process.stdout is not None
-    for line in process.stdout:
-        message = json.loads(line)
-        if message["type"] == "STATE":
-            last_state = message["value"]
-        elif message["type"] == "RECORD":
-            records.append(message["record"])
-            seen += message["stream"] == stream
-            if seen >= after:
-                os.kill(process.pid, signal.SIGKILL)
-                break
-    process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL, "the tap finished before it could be killed"
-    return records, last_state
-
-
 def test_killed_run_resumed_from_its_last_state_loses_nothing(tmp_path, fresh_sandbox):
     fresh_sandbox.options.latency = 0.01
     config = base_config(fresh_sandbox, resources=["groups", "enrollments"], page_size=100)
@@ -113,7 +84,7 @@ def test_killed_run_resumed_from_its_last_state_loses_nothing(tmp_path, fresh_sa
     fresh_sandbox.touch("enrollments", changed_ids, when=_ago(30))
 
     # Killed mid-stream: no bookmark may have moved past records it did not deliver.
-    killed_records, killed_state = _run_until_killed(
+    killed_records, killed_state = run_until_killed(
         tmp_path, config, "enrollments", after=100, state=first.of_type("STATE")[-1]["value"]
     )
     assert killed_state is not None
@@ -126,7 +97,7 @@ def test_killed_run_resumed_from_its_last_state_loses_nothing(tmp_path, fresh_sa
 
     # Killed during the very first full sync: resuming still delivers every record.
     fresh_sandbox.reset(changes=True)
-    killed_records, killed_state = _run_until_killed(tmp_path, config, "enrollments", after=2500)
+    killed_records, killed_state = run_until_killed(tmp_path, config, "enrollments", after=2500)
     resumed = run_tap(tmp_path, config, state=killed_state)
     assert resumed.returncode == 0
     delivered = {r["id"] for r in killed_records if "percentage_completed" in r} | {

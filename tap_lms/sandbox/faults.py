@@ -9,6 +9,15 @@ of them the `every`-th, 2×`every`-th …, at most `times` in all) and what happ
 - `truncate`: a 200 whose Content-Length promises more than the body holds;
 - `html`: a 200 with an HTML body; `empty`: a 200 with no body;
 - `slow`: wait `seconds` before answering (past the client's timeout).
+
+And what a hostile or broken server does (tests of tap-lms's bounds):
+
+- `redirect`: answer `status` (302 by default for this kind) with `Location: location`;
+- `huge`: a 200 whose JSON body goes on for `size_mb` MB (or until the client hangs up);
+- `gzip_bomb`: a small gzip body that decodes to `size_mb` MB of JSON;
+- `deep_json`: a 200 whose body nests 100,000 arrays;
+- `trickle`: a 200 that sends its body one byte every `seconds`;
+- `payload`: a 200 whose JSON body is `payload` (a list, `items` that is no list, ...).
 """
 
 from __future__ import annotations
@@ -18,7 +27,10 @@ import typing as t
 import zlib
 from dataclasses import dataclass, field
 
-KINDS = frozenset({"status", "drop", "reset", "truncate", "html", "empty", "slow"})
+KINDS = frozenset(
+    {"status", "drop", "reset", "truncate", "html", "empty", "slow"}
+    | {"redirect", "huge", "gzip_bomb", "deep_json", "trickle", "payload"}
+)
 
 
 @dataclass
@@ -34,6 +46,9 @@ class Fault:
     every: int = 1
     skip: int = 0
     seconds: float = 0.0
+    location: str = ""
+    size_mb: float = 256.0
+    payload: t.Any = None
     #: Choose by page instead of by request count: the fault hits a page (path and query)
     #: when a hash of it is a multiple of `every`, once per page. Unlike counting requests,
     #: that does not depend on the order concurrent requests arrive in.

@@ -1,0 +1,73 @@
+"""What a hostile or broken API costs tap-lms: exit code, the line it ends with, wall time, peak memory.
+
+    python benchmarks/hostile.py
+
+Each attack is one of the sandbox's hostile fault kinds on `/v1/groups`; the tap
+runs in its own process and reports its own peak RSS (VmHWM) at exit: wait4's
+ru_maxrss would include the forked copy of this process, which holds the sandbox.
+It measures and reports; the behaviour itself is asserted by tests/test_security.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tap_lms.sandbox import DEFAULT_KEY, Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+PEAK_AT_EXIT = (
+    "import atexit, os, runpy, sys\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as status, open(os.environ['PEAK_FILE'], 'w') as out:\n"
+    "        out.write(next(line for line in status if line.startswith('VmHWM')))\n"
+    "atexit.register(peak)\n"
+    "sys.argv = ['tap-lms', *sys.argv[1:]]\n"
+    "runpy.run_module('tap_lms', run_name='__main__')\n"
+)
+ATTACKS: list[tuple[str, dict, dict]] = [
+    ("none (30 groups, for comparison)", {}, {}),
+    ("endless body (400 MB, no Content-Length)", {"kind": "huge", "size_mb": 400}, {}),
+    ("gzip bomb (512 MB decoded from ~0.5 MB)", {"kind": "gzip_bomb", "size_mb": 512}, {}),
+    ("JSON nested 100,000 deep", {"kind": "deep_json"}, {}),
+    ("one byte every 0.5 s, request_timeout 2", {"kind": "trickle", "seconds": 0.5}, {"request_timeout": 2}),
+    ("302 to another origin", {"kind": "redirect", "location": "http://127.0.0.1:9/steal"}, {}),
+    ("a 200 whose body is a list", {"kind": "payload", "payload": [{"id": 1}]}, {}),
+    ("records that are not objects", {"kind": "payload", "payload": {"items": [1, 2]}}, {}),
+]
+
+
+def main() -> None:
+    """Run every attack once and print a markdown table."""
+    print("| attack | exit | wall s | peak RSS MB | last line |\n|---|---:|---:|---:|---|")  # noqa: T201
+    with Sandbox() as sandbox, tempfile.TemporaryDirectory() as tmp:
+        for label, fault, settings in ATTACKS:
+            sandbox.reset()
+            if fault:
+                sandbox.faults.add(path="/v1/groups", times=None, **fault)
+            config = Path(tmp) / "config.json"
+            config.write_text(json.dumps({
+                "base_url": sandbox.url, "api_key": DEFAULT_KEY, "resources": ["groups"],
+                "max_retries": 0, "max_requests_per_minute": 0, **settings,
+            }))
+            peak_file = Path(tmp) / "peak.txt"
+            started = time.perf_counter()
+            done = subprocess.run(  # noqa: S603
+                [sys.executable, "-c", PEAK_AT_EXIT, "--config", str(config)],
+                env={**os.environ, "PEAK_FILE": str(peak_file)}, cwd=ROOT,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+            )
+            wall = time.perf_counter() - started
+            peak_mb = int(peak_file.read_text().split()[1]) / 1024
+            last = (done.stderr.strip().splitlines() or [""])[-1].replace("|", "\\|")
+            last = last if len(last) <= 170 else last[:167] + "..."
+            print(f"| {label} | {done.returncode} | {wall:.1f} | {peak_mb:.0f} | {last} |")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
