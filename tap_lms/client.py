@@ -52,7 +52,7 @@ from tap_lms.retry import (
     parse_retry_after,
     wait_times,
 )
-from tap_lms.selectors import select_records, select_value
+from tap_lms.selectors import MISSING, is_jsonpath, select_records, select_value
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -814,9 +814,9 @@ def _fingerprint(records: list[dict]) -> tuple | None:
 
 def _not_records(records: list, body: t.Any, selector: str | None, *, single: bool) -> str | None:  # noqa: ANN401
     """Why what the selector found is not a page of records (nothing of the page is written), or None."""
-    if selector and not single and isinstance(body, dict) and "." not in selector and "$" not in selector:
-        found = body.get(selector)
-        if found is not None and not isinstance(found, list):
+    if selector and not single and not is_jsonpath(selector):
+        found = select_value(body, selector)
+        if found is not MISSING and found is not None and not isinstance(found, list):
             return f"'{selector}' in the response is {_kind(found)}, not a list of records; nothing of this page was written"
     for position, record in enumerate(records, 1):
         if not isinstance(record, dict):

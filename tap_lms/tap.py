@@ -10,13 +10,12 @@ import typing as t
 from concurrent.futures import Future
 from functools import cached_property, partial
 
-from urllib.parse import urlsplit
-
 import click
 import requests
 from singer_sdk import Tap
 
 from tap_lms import progress, redaction
+from tap_lms.bounded import origin
 from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
 from tap_lms.inference import infer_schema
@@ -226,9 +225,8 @@ class TapLMS(Tap):
             failed += not ok
             self.report.write(f"tap-lms test: {stream.name}: {verdict}")
             if verdict.startswith(_UNREACHABLE):
-                url = urlsplit(str(self.config["base_url"]))
-                port = url.port or (443 if url.scheme == "https" else 80)
-                msg = f"cannot reach {url.hostname}:{port} (from base_url); check base_url and the network"
+                _scheme, host, port = origin(str(self.config["base_url"]))
+                msg = f"cannot reach {host}:{port} (from base_url); check base_url and the network"
                 raise TapLMSError(msg)
         if failed:
             msg = f"connection test failed for {failed} of {len(streams)} streams (verdicts above)"
