@@ -3,33 +3,20 @@
     python benchmarks/hostile.py
 
 Each attack is one of the sandbox's hostile fault kinds on `/v1/groups`; the tap
-runs in its own process and reports its own peak RSS (VmHWM) at exit: wait4's
-ru_maxrss would include the forked copy of this process, which holds the sandbox.
+runs in its own process and reports its own peak RSS (tap_lms.sandbox.measure).
 It measures and reports; the behaviour itself is asserted by tests/test_security.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from tap_lms.sandbox import DEFAULT_KEY, Sandbox
+from tap_lms.sandbox.measure import run_tap_measured
 
-ROOT = Path(__file__).resolve().parent.parent
-PEAK_AT_EXIT = (
-    "import atexit, os, runpy, sys\n"
-    "def peak():\n"
-    "    with open('/proc/self/status') as status, open(os.environ['PEAK_FILE'], 'w') as out:\n"
-    "        out.write(next(line for line in status if line.startswith('VmHWM')))\n"
-    "atexit.register(peak)\n"
-    "sys.argv = ['tap-lms', *sys.argv[1:]]\n"
-    "runpy.run_module('tap_lms', run_name='__main__')\n"
-)
 ATTACKS: list[tuple[str, dict, dict]] = [
     ("none (30 groups, for comparison)", {}, {}),
     ("endless body (400 MB, no Content-Length)", {"kind": "huge", "size_mb": 400}, {}),
@@ -55,18 +42,12 @@ def main() -> None:
                 "base_url": sandbox.url, "api_key": DEFAULT_KEY, "resources": ["groups"],
                 "max_retries": 0, "max_requests_per_minute": 0, **settings,
             }))
-            peak_file = Path(tmp) / "peak.txt"
             started = time.perf_counter()
-            done = subprocess.run(  # noqa: S603
-                [sys.executable, "-c", PEAK_AT_EXIT, "--config", str(config)],
-                env={**os.environ, "PEAK_FILE": str(peak_file)}, cwd=ROOT,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
-            )
+            code, stderr, peak_mb = run_tap_measured("--config", str(config))
             wall = time.perf_counter() - started
-            peak_mb = int(peak_file.read_text().split()[1]) / 1024
-            last = (done.stderr.strip().splitlines() or [""])[-1].replace("|", "\\|")
+            last = (stderr.strip().splitlines() or [""])[-1].replace("|", "\\|")
             last = last if len(last) <= 170 else last[:167] + "..."
-            print(f"| {label} | {done.returncode} | {wall:.1f} | {peak_mb:.0f} | {last} |")  # noqa: T201
+            print(f"| {label} | {code} | {wall:.1f} | {peak_mb:.0f} | {last} |")  # noqa: T201
 
 
 if __name__ == "__main__":

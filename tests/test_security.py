@@ -7,9 +7,6 @@ key could travel, a second local server that records everything it is sent.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tap_lms.bounded import same_origin
+from tap_lms.sandbox.measure import run_tap_measured
 
 from conftest import base_config, expected_ids, run_tap, run_until_killed
 
@@ -119,30 +117,11 @@ def test_a_declared_path_on_another_origin_is_refused_before_any_request(tmp_pat
     assert run_tap(tmp_path, base_config(fresh_sandbox, resources=[same]), "--discover").returncode == 0
 
 
-#: Runs the tap in the exec'd interpreter and writes its VmHWM (peak RSS of this process image) at exit.
-#: wait4's ru_maxrss would not do: it keeps the high-water mark of the forked copy of the test process.
-_MEASURED = (
-    "import atexit, os, runpy, sys\n"
-    "def peak():\n"
-    "    with open('/proc/self/status') as status, open(os.environ['PEAK_FILE'], 'w') as out:\n"
-    "        out.write(next(line for line in status if line.startswith('VmHWM')))\n"
-    "atexit.register(peak)\n"
-    "sys.argv = ['tap-lms', *sys.argv[1:]]\n"
-    "runpy.run_module('tap_lms', run_name='__main__')\n"
-)
-
-
 def _run_measured(tmp_path, config: dict) -> tuple[int, str, float]:  # noqa: ANN001
-    """Run the tap; (exit code, stderr, peak RSS in MB of the tap's own process image)."""
+    """Run the tap; (exit code, stderr, peak RSS in MB of the tap's own process)."""
     path = tmp_path / "measured.json"
     path.write_text(json.dumps(config))
-    peak_file = tmp_path / "peak.txt"
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", _MEASURED, "--config", str(path)],
-        env={**os.environ, "PEAK_FILE": str(peak_file)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=120, check=False,
-    )
-    return done.returncode, done.stderr, int(peak_file.read_text().split()[1]) / 1024
+    return run_tap_measured("--config", str(path), timeout=120)
 
 
 def test_an_endless_body_stops_at_the_size_cap(tmp_path, fresh_sandbox):
