@@ -1,9 +1,9 @@
-"""LMSStream: the one place that talks HTTP to the LMS API.
+"""LMSStream: what every stream does with the pages the API client fetches.
 
 Every stream, built-in or declared in settings, is a subclass that only declares
-*what* to fetch (path, selector, paginator, schema). How a request is built,
-authenticated, retried, parsed and reported lives here, so that the retry rules,
-the error messages and the secret handling are the same for all of them.
+*what* to fetch (path, selector, paginator, schema). Requests themselves (the key,
+retries, bounds, error messages) are `tap_lms.api_client.ApiClient`'s, one for the
+whole tap; this class pages, reads ahead, coerces, bookmarks and writes.
 
 The SDK's request loop is replaced by `request_pages` below: it parses each
 body once (the SDK parses it again for every paginator question), treats a body
@@ -18,15 +18,12 @@ import datetime as dt
 import json
 import logging
 import sys
-import time
 import typing as t
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import urlencode
 
-import backoff
-import msgspec
 import requests
 from singer_sdk.helpers._state import SIGNPOST_MARKER
 from singer_sdk.helpers._util import utc_now
@@ -35,7 +32,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 
-from tap_lms.bounded import BodyTooLarge, read_body, same_origin, show_origin
+from tap_lms.api_client import ApiClient, ResponseTiming
 from tap_lms.coercion import RecordCoercer
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
 from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
@@ -43,39 +40,17 @@ from tap_lms.output import BufferedSingerWriter
 from tap_lms.pagination import PaginationError, Paginator, SinglePagePaginator, build_paginator
 from tap_lms.prefetch import ReadAhead
 from tap_lms.progress import RunReport, StreamStats
-from tap_lms.ratelimit import RequestGate, reset_seconds
-from tap_lms.redaction import redact
-from tap_lms.retry import (
-    RETRY_STATUSES,
-    TRANSPORT_ERRORS,
-    RetryableResponse,
-    parse_retry_after,
-    wait_times,
-)
 from tap_lms.selectors import MISSING, is_jsonpath, select_records, select_value
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 DEFAULT_PAGE_SIZE = 250
-#: A page of 250 records is about 1 MB; a response 64 times that is not a page of records.
-DEFAULT_MAX_RESPONSE_MB = 64
 #: A bookmark later than now by more than this cannot come from a sync (bookmarks are capped at the
 #: server's clock): a state file edited by hand, or from another system.
 FUTURE_BOOKMARK_TOLERANCE = dt.timedelta(days=1)
-#: Same-origin redirects followed within one try (a moved path, a trailing slash).
-MAX_REDIRECTS = 5
 #: How the SDK's stream sync introduces a failure it logs (see `LMSStream.log`).
 _SDK_UNHANDLED = "An unhandled error occurred while syncing"
-_BODY_PREVIEW_CHARS = 200
-_decode_fast = msgspec.json.Decoder().decode
-
-_STATUS_HINTS = {
-    401: "the API key was rejected; check api_key, api_key_name and api_key_location",
-    403: "the API key is not allowed to read this resource",
-    404: "no such endpoint; check base_url and the stream's path",
-}
-
 
 class LMSStream(RESTStream):
     """Base class of every tap-lms stream: declarations in, Singer records out."""
@@ -112,19 +87,15 @@ class LMSStream(RESTStream):
         """The API root from settings, without a trailing slash."""
         return str(self.config["base_url"]).rstrip("/")
 
-    @cached_property
-    def user_agent(self) -> str:
-        """`user_agent` setting, else tap-lms/<version> (the version the SDK already looked up for its banner)."""
-        return self.config.get("user_agent") or f"tap-lms/{self._tap.plugin_version}"
+    @property
+    def _api(self) -> ApiClient:
+        """The tap's one client: every request of every stream goes through it."""
+        return self._tap.api_client
 
     @property
     def http_headers(self) -> dict[str, str]:
-        """User agent, JSON accept, the `headers` setting and, if so set, the key."""
-        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
-        headers.update({str(k): str(v) for k, v in (self.config.get("headers") or {}).items()})
-        if self.config.get("api_key_location", "header") == "header":
-            headers[self.config.get("api_key_name") or "api_key"] = str(self.config["api_key"])
-        return headers
+        """What every request carries (user agent, JSON accept, the `headers` setting, the key if in a header)."""
+        return dict(self._api.headers)
 
     @property
     def requests_session(self) -> requests.Session:
@@ -453,7 +424,7 @@ class LMSStream(RESTStream):
             raise
         except BaseException:
             # The sync stops here: requests queued ahead, for any stream, are not sent any more.
-            self._tap.api_failed = True
+            self._api.stopped = True
             raise
         finally:
             read_ahead.close()
@@ -560,7 +531,7 @@ class LMSStream(RESTStream):
         """Fetch one page: its parsed body, its records, its path as shown in messages."""
         params = self.query_params(context, page_params)
         display_path = self._display_path(context, params)
-        body, timing = self._fetch_with_retries(context, params, display_path)
+        body, timing = self._api.get(self.get_url(context), params, stream=self.name, display_path=display_path)
         records = select_records(body, self.records_selector)
         if records is None:
             reason = _selector_miss(self.records_selector, body)
@@ -585,160 +556,10 @@ class LMSStream(RESTStream):
         path = self.get_url(context)[len(self.url_base) :] or "/"
         return f"{path}?{query}" if query else path
 
-    def _fetch_with_retries(
-        self, context: Context | None, query: dict[str, t.Any], display_path: str
-    ) -> tuple[t.Any, ResponseTiming]:
-        params = dict(query)
-        if self.config.get("api_key_location", "header") == "query":
-            params[self.config.get("api_key_name") or "api_key"] = str(self.config["api_key"])
-        request = self.build_prepared_request(
-            method=self.http_method,
-            url=self.get_url(context),
-            params=params,
-            headers=self.http_headers,
-        )
-        try:
-            return self._retrying_fetch(request)
-        except RetryableResponse as exc:
-            reason = f"{exc.reason}; gave up after {self._max_retries} retries"
-            raise APIRequestError(stream=self.name, path=display_path, status=exc.status, reason=reason) from None
-        except TRANSPORT_ERRORS as exc:
-            reason = f"{_transport_reason(exc)}; gave up after {self._max_retries} retries"
-            raise APIRequestError(stream=self.name, path=display_path, reason=reason) from None
-        except _FatalResponse as exc:
-            raise APIRequestError(stream=self.name, path=display_path, status=exc.status, reason=exc.reason) from None
-
-    @property
-    def request_gate(self) -> RequestGate:
-        """The tap's one gate, shared by all its streams and threads."""
-        return self._tap.request_gate
-
-    @property
-    def _max_retries(self) -> int:
-        return int(self.config.get("max_retries", 3))
-
-    @cached_property
-    def _retrying_fetch(self) -> t.Callable[[requests.PreparedRequest], t.Any]:
-        return backoff.on_exception(
-            wait_times,
-            (RetryableResponse, *TRANSPORT_ERRORS),
-            max_tries=self._max_retries + 1,
-            jitter=None,
-            logger=None,  # its default handler prints the full URL, query key included
-            on_backoff=self._log_retry,
-            factor=float(self.config.get("backoff_factor", 2)),
-        )(self._fetch_once)
-
-    def _fetch_once(self, request: requests.PreparedRequest) -> tuple[t.Any, ResponseTiming]:
-        """One try: send, classify the status, parse the body; raise to retry or to stop."""
-        gate = self.request_gate
-        if self._tap.api_failed:
-            raise _FatalResponse(0, "not sent: the sync is stopping after an earlier failure")
-        sequence = gate.enter()
-        sent_at = dt.datetime.now(dt.timezone.utc)
-        deadline = time.monotonic() + self.timeout
-        try:
-            response = self._send_on_origin(request)
-            try:
-                body = read_body(response, limit=self._max_response_bytes, deadline=deadline)
-            except BodyTooLarge:
-                reason = (
-                    f"the response is larger than max_response_mb ({self._max_response_bytes / 2**20:g} MB); "
-                    "stopped reading it (raise max_response_mb if the API really sends pages this large)"
-                )
-                raise _FatalResponse(response.status_code, reason) from None
-        except BaseException:
-            gate.leave(sequence, None)
-            self._report.count(self.name, requests=1)
-            raise
-        gate.leave(sequence, response.status_code, response.headers)
-        self._report.count(self.name, requests=1, rate_limited=int(response.status_code == 429))  # noqa: PLR2004
-        timing = (response.headers.get("Date"), response.elapsed, sent_at)
-        status = response.status_code
-        if status in RETRY_STATUSES:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if status == 429 and retry_after:  # noqa: PLR2004 - the key's limit: every thread waits
-                gate.hold_for(retry_after)
-            if retry_after is None and status == 429:  # noqa: PLR2004
-                retry_after = reset_seconds(response.headers)
-            raise RetryableResponse(
-                f"{_status_text(response)}{_body_preview(response)}", status=status, retry_after=retry_after
-            )
-        if status >= 400:  # noqa: PLR2004
-            hint = _STATUS_HINTS.get(status, _status_text(response))
-            raise _FatalResponse(status, f"{hint}{_body_preview(response)}")
-        try:
-            return _decode_json(body), timing
-        except RecursionError:
-            reason = "the response is JSON nested too deeply to be records; not read"
-            raise _FatalResponse(status, reason) from None
-        except ValueError:
-            raise RetryableResponse(
-                f"the response body is not valid JSON{_body_preview(response)}", status=status
-            ) from None
-
-    def _send_on_origin(self, request: requests.PreparedRequest) -> requests.Response:
-        """Send, following redirects only while they stay on the origin of `base_url`.
-
-        requests would follow any redirect, and keeps custom headers (the API key's
-        among them) and the query string on the way to another host. Here a redirect
-        to another scheme, host or port stops the sync, naming only that origin.
-        """
-        for _hop in range(MAX_REDIRECTS + 1):
-            response = self.requests_session.send(
-                request, timeout=self.timeout, allow_redirects=False, stream=True, proxies=self._tap.http_proxies
-            )
-            if not response.is_redirect:
-                return response
-            response.close()
-            target = urljoin(str(request.url), response.headers["Location"])
-            if not same_origin(target, self.url_base):
-                reason = (
-                    f"the API redirected to another origin ({show_origin(target)}); not followed, so the API key "
-                    f"is not sent there (the API's origin is {show_origin(self.url_base)}: check base_url)"
-                )
-                raise _FatalResponse(response.status_code, reason)
-            request = self._redirected(request, target)
-        reason = f"more than {MAX_REDIRECTS} redirects in a row; stopped following them"
-        raise _FatalResponse(response.status_code, reason)
-
-    def _redirected(self, request: requests.PreparedRequest, target: str) -> requests.PreparedRequest:
-        """The same request sent to `target` (same origin), the key in its query if that is where it goes."""
-        follow = request.copy()
-        params = None
-        if self.config.get("api_key_location", "header") == "query":
-            name = self.config.get("api_key_name") or "api_key"
-            if name not in parse_qs(urlsplit(target).query):
-                params = {name: str(self.config["api_key"])}
-        follow.prepare_url(target, params)
-        return follow
-
     @cached_property
     def _single_page(self) -> bool:
         """An endpoint answering one object (no paging) may select an object, not a list."""
         return isinstance(self.new_paginator(), SinglePagePaginator)
-
-    @cached_property
-    def _max_response_bytes(self) -> int:
-        return int(float(self.config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 2**20)
-
-    def _log_retry(self, details: dict) -> None:
-        self._report.count(self.name, retries=1)
-        failure = details.get("exception")
-        reason = getattr(failure, "reason", None) or _transport_reason(failure)
-        self.logger.warning(
-            "Stream '%s': %s; retry %d of %d in %.1f s",
-            self.name,
-            redact(reason),
-            details["tries"],
-            self._max_retries,
-            details["wait"],
-        )
-
-
-#: A response's Date header, how long it took, and when its request was sent.
-ResponseTiming = tuple[str | None, dt.timedelta, dt.datetime]
-
 
 @dataclass
 class Page:
@@ -749,56 +570,6 @@ class Page:
     display_path: str
     timing: ResponseTiming
     fetched_at: dt.datetime = field(default_factory=utc_now)
-
-
-class _FatalResponse(Exception):  # noqa: N818 - internal signal, converted before it escapes
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-def _status_text(response: requests.Response) -> str:
-    return f"{response.status_code} {response.reason or ''}".strip()
-
-
-def _body_preview(response: requests.Response) -> str:
-    try:
-        text = response.text
-    except Exception:  # noqa: BLE001 - a preview must never mask the real error
-        return ""
-    text = " ".join(text.split())
-    if not text:
-        return " (empty body)"
-    if len(text) > _BODY_PREVIEW_CHARS:
-        text = text[:_BODY_PREVIEW_CHARS] + "..."
-    return f" (body: {text})"
-
-
-def _transport_reason(exc: BaseException | None) -> str:
-    """A short, URL-free description of a connection-level failure."""
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "the request timed out"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the connection broke mid-response (truncated body)"
-    if isinstance(exc, requests.exceptions.ContentDecodingError):
-        return "the response body could not be decoded"
-    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return "the connection failed or was reset"
-    return type(exc).__name__ if exc else "unknown failure"
-
-
-def _decode_json(content: bytes) -> t.Any:  # noqa: ANN401
-    """Parse a body with msgspec (about twice as fast as the standard library).
-
-    What msgspec refuses but Python's parser reads is parsed again by the latter:
-    NaN and Infinity (not JSON; they become null), numbers beyond a float's range,
-    and escaped lone surrogates. A body neither can parse raises ValueError.
-    """
-    try:
-        return _decode_fast(content)
-    except msgspec.DecodeError:
-        return json.loads(content, parse_constant=lambda _constant: None)
 
 
 def _not_before(moment: dt.datetime | None, floor: dt.datetime) -> bool:

@@ -15,6 +15,7 @@ import requests
 from singer_sdk import Tap
 
 from tap_lms import progress, redaction
+from tap_lms.api_client import DEFAULT_MAX_RESPONSE_MB, ApiClient, ApiKey
 from tap_lms.bounded import origin
 from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
@@ -73,8 +74,6 @@ class TapLMS(Tap):
         logging.getLogger("singer_sdk.metrics").setLevel(str(self._config.get("metrics_log_level") or "INFO").upper())
         return []
 
-    #: Set when a stream's sync fails: requests queued ahead are not sent any more.
-    api_failed = False
     _prefetch_started = False
 
     @cached_property
@@ -97,6 +96,28 @@ class TapLMS(Tap):
             max_concurrency=self.max_concurrency,
             requests_per_minute=chosen or None,
             provisional_rate=DEFAULT_REQUESTS_PER_MINUTE if chosen is None else None,
+        )
+
+    @cached_property
+    def api_client(self) -> ApiClient:
+        """The one client every stream's requests go through (key, gate, retries, bounds)."""
+        config = self.config
+        return ApiClient(
+            session=self.http_session,
+            base_url=str(config["base_url"]),
+            key=ApiKey(str(config["api_key"]), config.get("api_key_name") or "api_key", config.get("api_key_location") or "header"),
+            gate=self.request_gate,
+            report=self.report,
+            logger=self.logger,
+            headers={
+                "User-Agent": config.get("user_agent") or f"tap-lms/{self.plugin_version}",
+                **(config.get("headers") or {}),
+            },
+            proxies=self.http_proxies,
+            timeout=float(config.get("request_timeout", 60)),
+            max_retries=int(config.get("max_retries", 3)),
+            backoff_factor=float(config.get("backoff_factor", 2)),
+            max_response_bytes=int(float(config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 2**20),
         )
 
     @cached_property

@@ -1,0 +1,79 @@
+"""ApiClient on its own, without a Tap: the key's placement, retries, origins, the stop flag."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+
+from tap_lms.api_client import ApiClient, ApiKey
+from tap_lms.errors import APIRequestError
+from tap_lms.progress import RunReport
+from tap_lms.ratelimit import RequestGate
+from tap_lms.sandbox import DEFAULT_KEY
+
+GROUPS = "/v1/groups"
+
+
+def _client(server, *, location: str = "header", **overrides) -> ApiClient:  # noqa: ANN001
+    options = {"backoff_factor": 0.01, "max_retries": 2, "timeout": 5.0, **overrides}
+    return ApiClient(
+        session=requests.Session(),
+        base_url=server.url,
+        key=ApiKey(DEFAULT_KEY, "api_key", location),
+        gate=RequestGate(max_concurrency=1),
+        report=RunReport(interval=0),
+        logger=logging.getLogger("test-api-client"),
+        **options,
+    )
+
+
+def _get(client: ApiClient, server, path: str = GROUPS) -> object:  # noqa: ANN001
+    return client.get(server.url + path, {"page": 1, "limit": 250}, stream="groups", display_path=path)[0]
+
+
+@pytest.mark.parametrize("location", ["header", "query"])
+def test_the_key_goes_where_the_settings_say(fresh_sandbox, location):
+    fresh_sandbox.options.key_location = location
+    body = _get(_client(fresh_sandbox, location=location), fresh_sandbox)
+    assert len(body["items"]) == 30
+    logged = fresh_sandbox.requests_to(GROUPS)[0]
+    assert "api_key" not in logged.params  # the sandbox takes the key out of the log; the rest is paging
+    assert logged.params == {"page": "1", "limit": "250"}
+
+
+def test_retries_then_succeeds_and_reports_them(fresh_sandbox, caplog):
+    fresh_sandbox.faults.add(kind="status", status=503, path=GROUPS, times=2)
+    client = _client(fresh_sandbox)
+    with caplog.at_level(logging.WARNING, logger="test-api-client"):
+        body = _get(client, fresh_sandbox)
+    assert len(body["items"]) == 30
+    stats = client.report.stream("groups")
+    assert (stats.requests, stats.retries) == (3, 2)
+    assert [r.message for r in caplog.records][0].startswith("Stream 'groups': 503 Service Unavailable")
+
+
+def test_gives_up_with_one_error_naming_stream_status_and_path(fresh_sandbox):
+    fresh_sandbox.faults.add(kind="status", status=500, path=GROUPS, times=None)
+    with pytest.raises(APIRequestError) as failure:
+        _get(_client(fresh_sandbox), fresh_sandbox)
+    text = str(failure.value)
+    assert "stream 'groups'" in text and "HTTP 500" in text and GROUPS in text and "gave up after 2 retries" in text
+
+
+def test_a_redirect_to_another_origin_is_an_error_not_a_request(fresh_sandbox):
+    fresh_sandbox.faults.add(kind="redirect", path=GROUPS, location="http://127.0.0.1:9/elsewhere", times=None)
+    with pytest.raises(APIRequestError) as failure:
+        _get(_client(fresh_sandbox), fresh_sandbox)
+    assert "redirected to another origin (http://127.0.0.1:9)" in str(failure.value)
+    assert len(fresh_sandbox.requests_to(GROUPS)) == 1
+
+
+def test_a_stopped_client_sends_nothing(fresh_sandbox):
+    client = _client(fresh_sandbox)
+    client.stopped = True
+    with pytest.raises(APIRequestError) as failure:
+        _get(client, fresh_sandbox)
+    assert "not sent" in str(failure.value)
+    assert fresh_sandbox.requests == []
