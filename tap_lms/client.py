@@ -33,6 +33,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 
 from tap_lms.api_client import ApiClient, ResponseTiming
+from tap_lms.runtime import Runtime
 from tap_lms.coercion import RecordCoercer
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
 from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
@@ -88,9 +89,19 @@ class LMSStream(RESTStream):
         return str(self.config["base_url"]).rstrip("/")
 
     @property
+    def runtime(self) -> Runtime:
+        """What this run shares across streams and threads (the only reach into the tap)."""
+        return self._tap.runtime  # type: ignore[attr-defined]
+
+    @property
     def _api(self) -> ApiClient:
-        """The tap's one client: every request of every stream goes through it."""
-        return self._tap.api_client
+        """The run's one client: every request of every stream goes through it."""
+        return self.runtime.api
+
+    @property
+    def started_reading(self) -> bool:
+        """Whether a page of this stream has been read in this run."""
+        return self._page_fetched_at is not None
 
     @property
     def http_headers(self) -> dict[str, str]:
@@ -100,7 +111,7 @@ class LMSStream(RESTStream):
     @property
     def requests_session(self) -> requests.Session:
         """The tap's shared session: connections are reused across streams and threads."""
-        return self._tap.http_session
+        return self._api.session
 
     @property
     def timeout(self) -> float:  # type: ignore[override]
@@ -111,7 +122,7 @@ class LMSStream(RESTStream):
 
     @property
     def _report(self) -> RunReport:
-        return self._tap.report
+        return self.runtime.report
 
     @cached_property
     def _stats(self) -> StreamStats:
@@ -267,7 +278,7 @@ class LMSStream(RESTStream):
         if not self._is_plain_stream:
             super()._write_record_message(record)
             return
-        self._tap.message_writer.add_record(self.name, record, self._stream_version, self._page_fetched_at)
+        self.runtime.writer.add_record(self.name, record, self._stream_version, self._page_fetched_at)
         self.state_manager.is_flushed = False
 
     def _sync_records(
@@ -292,7 +303,7 @@ class LMSStream(RESTStream):
             return
         record_counter = self.get_record_counter()
         timer = self.get_sync_timer()
-        writer = t.cast("BufferedSingerWriter", self._tap.message_writer)
+        writer = t.cast("BufferedSingerWriter", self.runtime.writer)
         written = 0
         with record_counter, timer:
             record_counter.with_context({})
@@ -349,7 +360,7 @@ class LMSStream(RESTStream):
             and not maps[0].flattening_enabled
             and maps[0].stream_alias == self.name
             and all(self.mask.values())
-            and isinstance(self._tap.message_writer, BufferedSingerWriter)
+            and isinstance(self.runtime.writer, BufferedSingerWriter)
         )
 
     # --- the request loop ------------------------------------------------------
@@ -383,7 +394,7 @@ class LMSStream(RESTStream):
         paginator = self.new_paginator()
         self._filter_value = self._cursor_filter(context)
         params: dict[str, t.Any] | None = paginator.first_params()
-        first, read_ahead = self._tap_prefetched(context, params)
+        first, read_ahead = self._fetched_ahead(context, params)
         received, reported_total, previous_page, pages_read = 0, None, None, 0
         fetch_ahead = False
         try:
@@ -459,21 +470,21 @@ class LMSStream(RESTStream):
     def _window(self) -> int:
         """How many pages of this stream may be queued ahead (twice what may be in flight,
         so the next requests are waiting in line when one finishes)."""
-        return 2 * self._tap.max_concurrency
+        return 2 * self.runtime.max_concurrency
 
     def _worth_fetching_ahead(self, first_page: Page) -> bool:
         """Fetch ahead when requests may run in parallel and the API is slow enough to wait on."""
-        return self._tap.max_concurrency > 1 and first_page.timing[1] >= self.FETCH_AHEAD_FROM
+        return self.runtime.max_concurrency > 1 and first_page.timing[1] >= self.FETCH_AHEAD_FROM
 
     def _new_read_ahead(self, context: Context | None) -> ReadAhead:
         fetch = partial(self._read_page, context)
-        return ReadAhead(self._tap.page_pool, self._tap.read_ahead_budget, fetch, self._window)
+        return ReadAhead(self.runtime.pool, self.runtime.budget, fetch, self._window)
 
-    def _tap_prefetched(self, context: Context | None, params: dict[str, t.Any]) -> tuple[Future | None, ReadAhead]:
+    def _fetched_ahead(self, context: Context | None, params: dict[str, t.Any]) -> tuple[Future | None, ReadAhead]:
         """This stream's first page and pages ahead, if the tap already asked for them."""
         if context is not None:
-            return self._tap.child_first_pages.take(self.name, dict(context), params), self._new_read_ahead(context)
-        prefetched = self._tap.take_prefetched_page(self.name, params)
+            return self.runtime.child_first_pages.take(self.name, dict(context), params), self._new_read_ahead(context)
+        prefetched = self.runtime.first_pages.take(self.name, params)
         return prefetched or (None, self._new_read_ahead(context))
 
     def _plan_child_first_pages(self, records: list[dict]) -> None:
@@ -497,12 +508,12 @@ class LMSStream(RESTStream):
             for child in children:
                 params = child.new_paginator().first_params()
                 passes.append((child.name, context, params, partial(child._read_page, context, params)))  # noqa: SLF001
-        self._tap.child_first_pages.plan(passes)
+        self.runtime.child_first_pages.plan(passes)
 
     def _start_prefetching_other_streams(self, context: Context | None) -> None:
         """Once one stream has answered, let the tap ask for the first pages of the others."""
         if context is None:
-            self._tap.prefetch_first_pages()
+            self.runtime.first_pages.start()
 
     def prefetch_first_page(self) -> tuple[dict[str, t.Any], tuple[Future, ReadAhead]]:
         """Ask for this stream's first page on a worker thread, and then for the pages after it."""
@@ -516,7 +527,7 @@ class LMSStream(RESTStream):
                 read_ahead.plan(self.new_paginator().remaining_params(page.body))
             return page
 
-        return params, (self._tap.page_pool.submit(first_page_then_plan), read_ahead)
+        return params, (self.runtime.pool.submit(first_page_then_plan), read_ahead)
 
     def sample_parent_context(self, parent: LMSStream, field: str) -> dict | None:
         """A context to sample this child stream with: `field` of the parent's first record (None: no records)."""

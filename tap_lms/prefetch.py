@@ -118,6 +118,44 @@ class ReadAhead:
         self._planned.clear()
 
 
+class FirstPages:
+    """The first page (and the pages after it) of every top-level stream not started yet, asked for once.
+
+    `start` is called when the first stream has had its first (slow enough) answer,
+    so a dead API or a wrong key still costs one request, not one per stream. Each
+    first page then plans the pages after it, within the page budget; streams are
+    still written one after the other, only their requests overlap. `take` hands a
+    stream what was fetched for it, if it was fetched with the parameters it asks for.
+    """
+
+    def __init__(self, streams: t.Callable[[], t.Iterable[t.Any]]) -> None:
+        self._streams = streams
+        self._started = False
+        self._ahead: dict[str, tuple[dict, tuple[Future, ReadAhead]]] = {}
+
+    def start(self) -> None:
+        """Ask for the first page of every selected top-level stream that has not read one (once per run)."""
+        if self._started:
+            return
+        self._started = True
+        for stream in self._streams():
+            wanted = stream.selected or stream.has_selected_descendents
+            if wanted and not stream.parent_stream_type and not stream.started_reading:
+                self._ahead[stream.name] = stream.prefetch_first_page()
+
+    def take(self, stream: str, params: dict) -> tuple[Future, ReadAhead] | None:
+        """The first page (and the pages after it) fetched ahead for `stream`, if for these parameters."""
+        entry = self._ahead.pop(stream, None)
+        if entry is None:
+            return None
+        expected, (first, read_ahead) = entry
+        if expected != params:
+            first.cancel()
+            first.add_done_callback(lambda _done: read_ahead.close())  # after any plan it made
+            return None
+        return first, read_ahead
+
+
 class ChildFirstPages:
     """First pages of child streams, one per parent record, requested while the parent's records are written.
 

@@ -7,7 +7,6 @@ import logging
 import signal
 import sys
 import typing as t
-from concurrent.futures import Future
 from functools import cached_property, partial
 
 import click
@@ -21,10 +20,11 @@ from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
 from tap_lms.inference import infer_schema
 from tap_lms.output import BufferedSingerWriter
-from tap_lms.prefetch import Budget, ChildFirstPages, PagePool, ReadAhead
+from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
 from tap_lms.progress import RunReport
 from tap_lms.ratelimit import RequestGate
 from tap_lms.resources import ResourceSpec, in_dependency_order, link_children, parse_resources, stream_class
+from tap_lms.runtime import Runtime
 from tap_lms.settings import (
     DEFAULT_REQUESTS_PER_MINUTE,
     SETTINGS_SCHEMA,
@@ -74,7 +74,6 @@ class TapLMS(Tap):
         logging.getLogger("singer_sdk.metrics").setLevel(str(self._config.get("metrics_log_level") or "INFO").upper())
         return []
 
-    _prefetch_started = False
 
     @cached_property
     def report(self) -> RunReport:
@@ -142,52 +141,20 @@ class TapLMS(Tap):
         return requests.utils.resolve_proxies(api, session.proxies, session.trust_env)
 
     @cached_property
-    def page_pool(self) -> PagePool:
-        """The worker threads that fetch pages ahead, for every stream."""
-        return PagePool(self.max_concurrency)
-
-    @cached_property
-    def read_ahead_budget(self) -> Budget:
-        """Pages fetched ahead but not yet written, across all streams: 4 per parallel request."""
-        return Budget(4 * self.max_concurrency)
-
-    @cached_property
-    def child_first_pages(self) -> ChildFirstPages:
-        """First pages of per-parent child passes, fetched ahead (see tap_lms.prefetch)."""
-        return ChildFirstPages(self.page_pool, self.read_ahead_budget, 2 * self.max_concurrency)
-
-    @cached_property
-    def _prefetched(self) -> dict[str, tuple[dict, tuple[Future, ReadAhead]]]:
-        return {}
-
-    def prefetch_first_pages(self) -> None:
-        """Ask, once, for the first page of every selected top-level stream not yet started.
-
-        Called when the first stream has had its first (slow enough) answer, so a dead
-        API or a wrong key still costs one request, not one per stream. Each first page
-        then plans the pages after it, within the tap's read-ahead budget; streams are
-        still written one after the other, only their requests overlap.
-        """
-        if self._prefetch_started:
-            return
-        self._prefetch_started = True
-        for stream in self.streams.values():
-            wanted = stream.selected or stream.has_selected_descendents
-            if wanted and not stream.parent_stream_type and isinstance(stream, LMSStream):
-                if not getattr(stream, "_page_fetched_at", None):
-                    self._prefetched[stream.name] = stream.prefetch_first_page()
-
-    def take_prefetched_page(self, stream_name: str, params: dict) -> tuple[Future, ReadAhead] | None:
-        """The first page (and pages after it) fetched ahead for `stream_name`, if for these parameters."""
-        entry = self._prefetched.pop(stream_name, None)
-        if entry is None:
-            return None
-        expected, (first, read_ahead) = entry
-        if expected != params:
-            first.cancel()
-            first.add_done_callback(lambda _done: read_ahead.close())  # after any plan it made
-            return None
-        return first, read_ahead
+    def runtime(self) -> Runtime:
+        """What every stream shares in this run: the API client, pools, budgets, report, writer."""
+        pool, budget = PagePool(self.max_concurrency), Budget(4 * self.max_concurrency)  # 4 pages per request in flight
+        streams = self.streams
+        return Runtime(
+            api=self.api_client,
+            report=self.report,
+            writer=self.message_writer,
+            max_concurrency=self.max_concurrency,
+            pool=pool,
+            budget=budget,
+            first_pages=FirstPages(lambda: [s for s in streams.values() if isinstance(s, LMSStream)]),
+            child_first_pages=ChildFirstPages(pool, budget, 2 * self.max_concurrency),
+        )
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
         """SIGTERM / SIGINT: write the last safe STATE, then exit 128+signal (not 0: the sync did not finish).

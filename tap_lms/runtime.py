@@ -1,0 +1,39 @@
+"""Runtime: what one sync shares across its streams and threads, made by the tap and handed to streams.
+
+Streams used to reach about a dozen of the tap's attributes through the SDK's
+private `_tap` (the pool, the budget, the gate, the report, the writer...) and
+wrote a failure flag back into it: a loop the imports did not show. Now the tap
+builds this one object, and a stream reads what it shares from `self.runtime`.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+if t.TYPE_CHECKING:
+    from singer_sdk.singerlib.encoding.base import GenericSingerWriter
+
+    from tap_lms.api_client import ApiClient
+    from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
+    from tap_lms.progress import RunReport
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One sync's shared parts."""
+
+    #: Every request goes through it (key, gate, retries, bounds); its `stopped` ends queued requests.
+    api: ApiClient
+    #: Progress lines and the closing summary.
+    report: RunReport
+    #: The tap's Singer writer (buffered RECORD lines).
+    writer: GenericSingerWriter
+    #: Requests allowed in flight at once (`max_concurrency`).
+    max_concurrency: int
+    #: Worker threads fetching pages ahead, and how many pages may wait unwritten.
+    pool: PagePool
+    budget: Budget
+    #: First pages fetched ahead: of top-level streams, and of per-parent child passes.
+    first_pages: FirstPages
+    child_first_pages: ChildFirstPages
