@@ -439,6 +439,10 @@ class LMSStream(RESTStream):
             raise
         finally:
             read_ahead.close()
+            if context is None and self.child_streams:
+                # Every child pass of this stream's records has run: what was fetched for none is dropped
+                # (records a parent's post_process filtered out), and its share of the budget comes back.
+                self.runtime.child_first_pages.close()
         if reported_total is not None and reported_total != received:
             note = (
                 f"the API reported {reported_total} records, {received} arrived (normal if records were added or "

@@ -72,3 +72,19 @@ def test_catalog_and_state_unchanged_by_concurrency(tmp_path, fresh_sandbox):
         ]
 
     assert shape(fast) == shape(slow)
+
+
+def test_child_first_pages_stay_within_window_and_budget_and_give_back_on_close():
+    from tap_lms.prefetch import Budget, ChildFirstPages, PagePool  # noqa: PLC0415
+
+    budget = Budget(3)
+    pages = ChildFirstPages(PagePool(2), budget, window=2)
+    fetched: list[int] = []
+    passes = [("reviews", {"course_id": n}, {"page": 1}, lambda n=n: fetched.append(n) or n) for n in range(1, 6)]
+    pages.plan(passes)
+    assert pages.take("reviews", {"course_id": 1}, {"page": 1}).result(timeout=5) == 1  # fetched ahead
+    assert pages.take("reviews", {"course_id": 2}, {"page": 9}) is None  # other parameters: not used
+    assert pages.take("reviews", {"course_id": 9}, {"page": 1}) is None  # never planned
+    pages.close()  # the rest planned or fetched for no pass: dropped, and the budget given back
+    assert [budget.take() for _ in range(4)] == [True, True, True, False]
+    assert set(fetched) <= {1, 2, 3, 4}  # never more than the window (2) ahead of what was taken
