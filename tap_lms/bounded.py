@@ -20,7 +20,7 @@ import urllib3
 _CHUNK = 64 * 1024
 
 
-class BodyTooLarge(Exception):  # noqa: N818 - a condition, reported by the stream with its context
+class BodyTooLarge(Exception):  # noqa: N818 - a condition, reported by the API client with its context
     """The body passed the size cap."""
 
 

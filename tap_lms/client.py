@@ -506,11 +506,11 @@ class LMSStream(RESTStream):
         ]
         if not children or not records:
             return
+        firsts = [(child, child.new_paginator().first_params()) for child in children]  # the same for every pass
         passes = []
         for record in records:
             context = self.get_child_context(record, None)
-            for child in children:
-                params = child.new_paginator().first_params()
+            for child, params in firsts:
                 passes.append((child.name, context, params, partial(child._read_page, context, params)))  # noqa: SLF001
         self.runtime.child_first_pages.plan(passes)
 

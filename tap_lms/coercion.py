@@ -75,6 +75,14 @@ def _to_number(value: t.Any) -> int | float:  # noqa: ANN401
     raise _Drop("not a number")
 
 
+def number_from_text(text: str, *, whole: bool) -> int | float | None:
+    """A number written as text (`"12"`, `" 0.5 "`, `"12.0"` as a whole number), or None if it is none."""
+    try:
+        return _to_integer(text) if whole else _to_number(text)
+    except _Drop:
+        return None
+
+
 def _to_boolean(value: t.Any) -> bool:  # noqa: ANN401
     if type(value) is bool:
         return value

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
 import typing as t
 from urllib.parse import urlparse
 
 from jsonschema import Draft7Validator
 from singer_sdk import typing as th
 
+from tap_lms.api_client import DEFAULT_MAX_RESPONSE_MB
+from tap_lms.coercion import number_from_text
 from tap_lms.errors import ConfigurationError
-
-_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 
 #: The LMS API's published limit: the pace of a sync whose settings and API say nothing else.
 DEFAULT_REQUESTS_PER_MINUTE = 120
@@ -103,7 +102,7 @@ SETTINGS_SCHEMA: dict = th.PropertiesList(
     th.Property(
         "max_response_mb",
         th.NumberType,
-        default=64,
+        default=DEFAULT_MAX_RESPONSE_MB,
         title="Max response size (MB)",
         description=(
             "Largest response body read, in MB after decompression; a larger one (an endless or "
@@ -210,12 +209,11 @@ def apply_defaults(config: dict[str, t.Any], schema: dict = SETTINGS_SCHEMA) -> 
         if "default" in prop and config.get(name) is None:
             config[name] = prop["default"]
         value = config.get(name)
-        if isinstance(value, str) and _NUMBER_TEXT.match(value.strip()):
-            types = prop.get("type", [])
-            if "integer" in types and float(value).is_integer():
-                config[name] = int(float(value))
-            elif "number" in types:
-                config[name] = float(value)
+        types = prop.get("type", [])
+        if isinstance(value, str) and ("integer" in types or "number" in types):
+            number = number_from_text(value, whole="integer" in types)
+            if number is not None:
+                config[name] = number
 
 
 def unknown_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCHEMA) -> list[str]:

@@ -14,7 +14,7 @@ import requests
 from singer_sdk import Tap
 
 from tap_lms import progress, redaction
-from tap_lms.api_client import DEFAULT_MAX_RESPONSE_MB, ApiClient, ApiKey
+from tap_lms.api_client import ApiClient, ApiKey
 from tap_lms.bounded import origin
 from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
@@ -116,7 +116,7 @@ class TapLMS(Tap):
             timeout=float(config.get("request_timeout", 60)),
             max_retries=int(config.get("max_retries", 3)),
             backoff_factor=float(config.get("backoff_factor", 2)),
-            max_response_bytes=int(float(config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 2**20),
+            max_response_bytes=int(float(config["max_response_mb"]) * 2**20),  # filled by apply_defaults
         )
 
     @cached_property
