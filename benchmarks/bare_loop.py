@@ -12,14 +12,11 @@ import sys
 
 import requests
 
-PATHS = {
-    "courses": "/v1/courses", "users": "/v1/users", "promotions": "/v1/promotions",
-    "categories": "/v1/collections", "reviews": "/v1/course_reviews", "enrollments": "/v1/enrollments",
-    "groups": "/v1/groups", "instructors": "/v1/instructors", "orders": "/v1/orders",
-    "products": "/v1/products", "coupons": "/v1/coupons",
-}
+from tap_lms.builtin_streams import BUILTINS
+
+PATHS = {builtin.name: builtin.path for builtin in BUILTINS}
 #: Lists of a parent: stream -> (parent stream, query parameter carrying the parent's id).
-PER_PARENT = {"reviews": ("courses", "course_id"), "coupons": ("promotions", "promotion_id")}
+PER_PARENT = {b.name: (b.scoped_by.parent, b.scoped_by.param) for b in BUILTINS if b.scoped_by}
 
 
 def main() -> None:

@@ -18,13 +18,10 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
+from tap_lms.builtin_streams import BUILTINS
+
 SCHEMAS = Path(__file__).resolve().parent.parent / "tap_lms" / "schemas"
-PATHS = {
-    "courses": "/v1/courses", "users": "/v1/users", "promotions": "/v1/promotions",
-    "categories": "/v1/collections", "reviews": "/v1/course_reviews", "enrollments": "/v1/enrollments",
-    "groups": "/v1/groups", "instructors": "/v1/instructors", "orders": "/v1/orders",
-    "products": "/v1/products", "coupons": "/v1/coupons",
-}
+PATHS = {builtin.name: builtin.path for builtin in BUILTINS}
 
 
 class NextPagePaginator(BaseAPIPaginator[int]):
@@ -61,7 +58,7 @@ class ReferenceStream(RESTStream):
 
 
 #: Lists of a parent, as the API requires: stream -> (parent stream, query parameter).
-PER_PARENT = {"reviews": ("courses", "course_id"), "coupons": ("promotions", "promotion_id")}
+PER_PARENT = {b.name: (b.scoped_by.parent, b.scoped_by.param) for b in BUILTINS if b.scoped_by}
 
 
 class ReferenceTap(Tap):

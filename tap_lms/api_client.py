@@ -31,8 +31,6 @@ from tap_lms.retry import RETRY_STATUSES, TRANSPORT_ERRORS, RetryableResponse, p
 if t.TYPE_CHECKING:
     from tap_lms.progress import RunReport
 
-#: A page of 250 records is about 1 MB; a response 64 times that is not a page of records.
-DEFAULT_MAX_RESPONSE_MB = 64
 #: Same-origin redirects followed within one try (a moved path, a trailing slash).
 MAX_REDIRECTS = 5
 _BODY_PREVIEW_CHARS = 200
@@ -52,8 +50,8 @@ class ApiKey(t.NamedTuple):
     """The key and where it goes: an HTTP `header` or a `query` parameter, under `name`."""
 
     value: str
-    name: str = "api_key"
-    location: str = "header"
+    name: str
+    location: str
 
 
 class ApiClient:
@@ -70,10 +68,10 @@ class ApiClient:
         logger: logging.Logger,
         headers: t.Mapping[str, str] | None = None,
         proxies: t.Mapping[str, str] | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        backoff_factor: float = 2.0,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_MB * 2**20,
+        timeout: float,
+        max_retries: int,
+        backoff_factor: float,
+        max_response_bytes: int,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")

@@ -46,7 +46,6 @@ from tap_lms.selectors import MISSING, is_jsonpath, select_records, select_value
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-DEFAULT_PAGE_SIZE = 250
 #: A bookmark later than now by more than this cannot come from a sync (bookmarks are capped at the
 #: server's clock): a state file edited by hand, or from another system.
 FUTURE_BOOKMARK_TOLERANCE = dt.timedelta(days=1)
@@ -75,8 +74,6 @@ class LMSStream(RESTStream):
     incremental_initial_value: t.ClassVar[t.Any] = None
 
     primary_keys: t.ClassVar[list[str]] = ["id"]
-    #: Built-ins read per parent record (see tap_lms.streams.ParentScope); None: one list.
-    scoped_by: t.ClassVar[t.Any] = None
 
     _filter_value: t.Any = None
     _page_fetched_at: dt.datetime | None = None
@@ -86,7 +83,7 @@ class LMSStream(RESTStream):
     @property
     def url_base(self) -> str:
         """The API root from settings, without a trailing slash."""
-        return str(self.config["base_url"]).rstrip("/")
+        return self.runtime.settings.base_url.rstrip("/")
 
     @property
     def runtime(self) -> Runtime:
@@ -116,7 +113,7 @@ class LMSStream(RESTStream):
     @property
     def timeout(self) -> float:  # type: ignore[override]
         """Seconds per request (`request_timeout`)."""
-        return float(self.config.get("request_timeout", 60))
+        return float(self.runtime.settings.request_timeout)
 
     # --- what the operator sees (tap_lms.progress) --------------------------------
 
@@ -214,7 +211,7 @@ class LMSStream(RESTStream):
             return None
         if self.replication_method != REPLICATION_INCREMENTAL:
             return None
-        return parse_timestamp(self.config.get("start_date"))
+        return parse_timestamp(self.runtime.settings.start_date)
 
     # --- incremental bookmarks (rules in tap_lms.incremental) -------------------
 
@@ -370,7 +367,7 @@ class LMSStream(RESTStream):
         return build_paginator(
             self.paginator_spec,
             owner=self.name,
-            default_limit=int(self.config.get("page_size", DEFAULT_PAGE_SIZE)),
+            default_limit=self.runtime.settings.page_size,
         )
 
     def request_records(self, context: Context | None) -> t.Iterable[dict]:

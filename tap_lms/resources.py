@@ -2,10 +2,10 @@
 
 A user who already has a dlt-style config pastes its `resource_defaults` and
 `resources` into tap-lms settings and gets a Singer stream per resource. This
-module only turns that config into stream *classes*: it validates every key
-(one-line errors naming the resource), deep-merges the defaults, starts a
-built-in name from its built-in definition, and wires parent-scoped resources as
-SDK child streams. Requests, paging and retries stay in `LMSStream`.
+module only turns that config into `ResourceSpec`s: it validates every key
+(one-line errors naming the resource), deep-merges the defaults and starts a
+built-in name from its built-in entry (`tap_lms.builtin_streams`). It knows no
+stream class: `tap_lms.streams` builds those from the specs.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from tap_lms.bounded import same_origin, show_origin
-from tap_lms.client import LMSStream
-from tap_lms.coercion import EXTRA_FIELDS
+from tap_lms.builtin_streams import BUILTIN_STREAMS, BuiltinStream
 from tap_lms.errors import ConfigurationError, reject_unknown_keys
 from tap_lms.pagination import build_paginator
-from tap_lms.streams import BUILTIN_STREAMS
+from tap_lms.schemas import load_schema
 
 ENTRY_KEYS = frozenset({"name", "endpoint", "primary_key", "write_disposition", "schema"})
 ENDPOINT_KEYS = frozenset({"path", "method", "params", "data_selector", "paginator", "incremental"})
@@ -53,7 +52,7 @@ class ResourceSpec:
     schema: dict | None = None
     parent: ParentLink | None = None
     incremental: dict[str, t.Any] | None = None
-    builtin: type[LMSStream] | None = None
+    builtin: BuiltinStream | None = None
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -65,24 +64,6 @@ def deep_merge(base: dict, override: dict) -> dict:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
-
-
-def builtin_definition(stream_class: type[LMSStream], *, scope_by_parent: bool = True) -> dict[str, t.Any]:
-    """A built-in stream written as a seed-style resource entry (per parent, if it is scoped and that is wanted)."""
-    endpoint: dict[str, t.Any] = {
-        "path": stream_class.path,
-        "data_selector": stream_class.records_selector,
-        "paginator": copy.deepcopy(stream_class.paginator_spec),
-    }
-    scope = stream_class.scoped_by
-    if scope is not None and scope_by_parent:
-        endpoint["params"] = {scope.param: {"type": "resolve", "resource": scope.parent, "field": scope.field}}
-    return {
-        "name": stream_class.name,
-        "endpoint": endpoint,
-        "primary_key": list(stream_class.primary_keys),
-        "write_disposition": "merge",
-    }
 
 
 def parse_resources(
@@ -145,7 +126,7 @@ def _parse_entry(  # noqa: C901, PLR0912
         msg = f"resource #{position}: 'name' must be a word of letters, digits and underscores, got {name!r}"
         raise ConfigurationError(msg)
     builtin = BUILTIN_STREAMS.get(name)
-    base = deep_merge(defaults, builtin_definition(builtin, scope_by_parent=scope_by_parent)) if builtin else defaults
+    base = deep_merge(defaults, _builtin_entry(builtin, entry, scope_by_parent=scope_by_parent)) if builtin else defaults
     merged = deep_merge(base, entry)
 
     reject_unknown_keys(name, merged, ENTRY_KEYS)
@@ -195,7 +176,7 @@ def _parse_entry(  # noqa: C901, PLR0912
     if schema is not None:
         schema = copy.deepcopy(schema)
     elif builtin:
-        schema = builtin.schema
+        schema = load_schema(builtin.name)
     incremental = _endpoint_incremental(name, endpoint.get("incremental"), incremental)
     _check_incremental(name, incremental, schema)
     return ResourceSpec(
@@ -210,6 +191,15 @@ def _parse_entry(  # noqa: C901, PLR0912
         incremental=incremental,
         builtin=builtin,
     )
+
+
+def _builtin_entry(builtin: BuiltinStream, entry: dict, *, scope_by_parent: bool) -> dict[str, t.Any]:
+    """The built-in's own entry, less its incremental filter when the user's entry declares one in `params`."""
+    base = builtin.resource_entry(scope_by_parent=scope_by_parent)
+    params = (entry.get("endpoint") or {}).get("params") if isinstance(entry.get("endpoint"), dict) else None
+    if isinstance(params, dict) and any(isinstance(v, dict) and v.get("type") == "incremental" for v in params.values()):
+        base["endpoint"].pop("incremental", None)
+    return base
 
 
 def _relative_path(name: str, path: str, base_url: str) -> str:
@@ -305,55 +295,6 @@ def _check_incremental(name: str, incremental: dict[str, t.Any] | None, schema: 
     if schema is not None and cursor not in schema.get("properties", {}):
         msg = f"resource '{name}': incremental cursor_path '{cursor}' is not a field of its schema"
         raise ConfigurationError(msg)
-
-
-def stream_class(spec: ResourceSpec, schema: dict, *, keep_unknown: bool = True) -> type[LMSStream]:
-    """The stream class of one resource (a subclass of its built-in when it names one).
-
-    With `keep_unknown`, the schema gains the `_extra_fields` object that holds
-    every top-level field the API sends and the schema does not name, so a field
-    added by the API reaches the target instead of vanishing.
-    """
-    base = spec.builtin or LMSStream
-    if keep_unknown:
-        schema.setdefault("properties", {}).setdefault(EXTRA_FIELDS, {"type": ["object", "null"]})
-    attributes: dict[str, t.Any] = {
-        "__doc__": f"Resource '{spec.name}' declared in settings ({spec.path}).",
-        "__module__": __name__,
-        "name": spec.name,
-        "path": spec.path,
-        "records_selector": spec.data_selector,
-        "paginator_spec": spec.paginator,
-        "static_params": dict(spec.static_params),
-        "primary_keys": list(spec.primary_key),
-        "schema": schema,
-        "child_context_fields": {},
-    }
-    if spec.parent:
-        attributes["parent_context_key"] = spec.parent.context_key
-        attributes["parent_param"] = spec.parent.param
-    if spec.incremental:
-        attributes["replication_key"] = spec.incremental["cursor_path"]
-        attributes["incremental_param"] = spec.incremental["start_param"]
-        attributes["incremental_initial_value"] = spec.incremental.get("initial_value")
-    class_name = "".join(part.title() for part in spec.name.split("_")) + "ResourceStream"
-    return type(class_name, (base,), attributes)
-
-
-def link_children(classes: dict[str, type[LMSStream]], specs: t.Sequence[ResourceSpec]) -> None:
-    """Make each parent-scoped resource an SDK child stream of its parent."""
-    for spec in specs:
-        if spec.parent is None:
-            continue
-        child, parent = classes[spec.name], classes[spec.parent.parent]
-        child.parent_stream_type = parent
-        parent.child_context_fields[spec.parent.context_key] = spec.parent.field
-        properties = child.schema.setdefault("properties", {})
-        if spec.parent.context_key not in properties:
-            parent_field = parent.schema.get("properties", {}).get(spec.parent.field, {})
-            field_type = parent_field.get("type", ["string", "null"])
-            field_type = [field_type] if isinstance(field_type, str) else list(field_type)
-            properties[spec.parent.context_key] = {"type": sorted(set(field_type) | {"null"})}
 
 
 def in_dependency_order(specs: t.Sequence[ResourceSpec]) -> list[ResourceSpec]:

@@ -17,12 +17,15 @@ if t.TYPE_CHECKING:
     from tap_lms.api_client import ApiClient
     from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
     from tap_lms.progress import RunReport
+    from tap_lms.settings import Settings
 
 
 @dataclass(frozen=True)
 class Runtime:
     """One sync's shared parts."""
 
+    #: The tap's settings, typed, defaults filled in.
+    settings: Settings
     #: Every request goes through it (key, gate, retries, bounds); its `stopped` ends queued requests.
     api: ApiClient
     #: Progress lines and the closing summary.

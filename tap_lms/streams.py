@@ -1,13 +1,8 @@
-"""The eleven built-in streams of seed 004: declarations only.
+"""Stream classes from resource specs: one `LMSStream` subclass per resource, children linked to parents.
 
-Each names its stream, path and schema file. Paging (`page`/`limit`, records
-under `items`, `meta.pagination`), retries, coercion and keys (`id`) come from
-`LMSStream`, so a new resource is a few lines here and one schema file.
-
-Two endpoints are lists *of a parent*: the real API rejects `/v1/course_reviews`
-without `course_id` and `/v1/coupons` without `promotion_id`. `scoped_by` names
-that parent; `tap_lms.resources` turns it into a child stream read once per
-parent record (the `scope_by_parent` setting can turn that off).
+Built-ins and resources declared in settings arrive here alike, as
+`ResourceSpec`s (`tap_lms.resources`); a class only declares *what* to fetch,
+and `LMSStream` does the rest.
 """
 
 from __future__ import annotations
@@ -15,124 +10,55 @@ from __future__ import annotations
 import typing as t
 
 from tap_lms.client import LMSStream
-from tap_lms.schemas import load_schema
+from tap_lms.coercion import EXTRA_FIELDS
+
+if t.TYPE_CHECKING:
+    from tap_lms.resources import ResourceSpec
 
 
-class ParentScope(t.NamedTuple):
-    """A built-in listed per parent record: which stream, which of its fields, sent as which query parameter."""
+def stream_class(spec: ResourceSpec, schema: dict, *, keep_unknown: bool = True) -> type[LMSStream]:
+    """The stream class of one resource.
 
-    parent: str
-    field: str
-    param: str
-
-
-class CoursesStream(LMSStream):
-    """Courses: the catalogue of learning content."""
-
-    name = "courses"
-    path = "/v1/courses"
-    schema = load_schema("courses")
-
-
-class UsersStream(LMSStream):
-    """Users: learners, instructors and administrators."""
-
-    name = "users"
-    path = "/v1/users"
-    schema = load_schema("users")
-
-
-class PromotionsStream(LMSStream):
-    """Promotions: discount campaigns that coupons belong to."""
-
-    name = "promotions"
-    path = "/v1/promotions"
-    schema = load_schema("promotions")
-
-
-class CategoriesStream(LMSStream):
-    """Categories: groupings of products (the API calls them collections)."""
-
-    name = "categories"
-    path = "/v1/collections"
-    schema = load_schema("categories")
+    With `keep_unknown`, the schema gains the `_extra_fields` object that holds
+    every top-level field the API sends and the schema does not name, so a field
+    added by the API reaches the target instead of vanishing.
+    """
+    if keep_unknown:
+        schema.setdefault("properties", {}).setdefault(EXTRA_FIELDS, {"type": ["object", "null"]})
+    attributes: dict[str, t.Any] = {
+        "__doc__": spec.builtin.description if spec.builtin else f"Resource '{spec.name}' declared in settings ({spec.path}).",
+        "__module__": __name__,
+        "name": spec.name,
+        "path": spec.path,
+        "records_selector": spec.data_selector,
+        "paginator_spec": spec.paginator,
+        "static_params": dict(spec.static_params),
+        "primary_keys": list(spec.primary_key),
+        "schema": schema,
+        "child_context_fields": {},
+    }
+    if spec.parent:
+        attributes["parent_context_key"] = spec.parent.context_key
+        attributes["parent_param"] = spec.parent.param
+    if spec.incremental:
+        attributes["replication_key"] = spec.incremental["cursor_path"]
+        attributes["incremental_param"] = spec.incremental["start_param"]
+        attributes["incremental_initial_value"] = spec.incremental.get("initial_value")
+    class_name = "".join(part.title() for part in spec.name.split("_")) + "ResourceStream"
+    return type(class_name, (LMSStream,), attributes)
 
 
-class ReviewsStream(LMSStream):
-    """Reviews: learners' course reviews."""
-
-    name = "reviews"
-    path = "/v1/course_reviews"
-    schema = load_schema("reviews")
-    scoped_by = ParentScope("courses", "id", "course_id")
-
-
-class EnrollmentsStream(LMSStream):
-    """Enrollments: a user's access to and progress in a course."""
-
-    name = "enrollments"
-    path = "/v1/enrollments"
-    schema = load_schema("enrollments")
-    # The only resource the API filters by update time; the rest stay FULL_TABLE.
-    replication_key = "updated_at"
-    incremental_param = "query[updated_after]"
-
-
-class GroupsStream(LMSStream):
-    """Groups: cohorts of users, e.g. a team or a class."""
-
-    name = "groups"
-    path = "/v1/groups"
-    schema = load_schema("groups")
-
-
-class InstructorsStream(LMSStream):
-    """Instructors: the people shown as teaching courses."""
-
-    name = "instructors"
-    path = "/v1/instructors"
-    schema = load_schema("instructors")
-
-
-class OrdersStream(LMSStream):
-    """Orders: purchases, with their line items."""
-
-    name = "orders"
-    path = "/v1/orders"
-    schema = load_schema("orders")
-
-
-class ProductsStream(LMSStream):
-    """Products: what is sold (courses, bundles), with prices."""
-
-    name = "products"
-    path = "/v1/products"
-    schema = load_schema("products")
-
-
-class CouponsStream(LMSStream):
-    """Coupons: redeemable codes of a promotion."""
-
-    name = "coupons"
-    path = "/v1/coupons"
-    schema = load_schema("coupons")
-    scoped_by = ParentScope("promotions", "id", "promotion_id")
-
-
-#: Built-in stream classes by name, in sync order.
-BUILTIN_STREAMS: dict[str, type[LMSStream]] = {
-    cls.name: cls
-    for cls in (
-        CoursesStream,
-        UsersStream,
-        PromotionsStream,
-        CategoriesStream,
-        ReviewsStream,
-        EnrollmentsStream,
-        GroupsStream,
-        InstructorsStream,
-        OrdersStream,
-        ProductsStream,
-        CouponsStream,
-    )
-}
+def link_children(classes: dict[str, type[LMSStream]], specs: t.Sequence[ResourceSpec]) -> None:
+    """Make each parent-scoped resource an SDK child stream of its parent."""
+    for spec in specs:
+        if spec.parent is None:
+            continue
+        child, parent = classes[spec.name], classes[spec.parent.parent]
+        child.parent_stream_type = parent
+        parent.child_context_fields[spec.parent.context_key] = spec.parent.field
+        properties = child.schema.setdefault("properties", {})
+        if spec.parent.context_key not in properties:
+            parent_field = parent.schema.get("properties", {}).get(spec.parent.field, {})
+            field_type = parent_field.get("type", ["string", "null"])
+            field_type = [field_type] if isinstance(field_type, str) else list(field_type)
+            properties[spec.parent.context_key] = {"type": sorted(set(field_type) | {"null"})}

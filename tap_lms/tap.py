@@ -16,23 +16,18 @@ from singer_sdk import Tap
 from tap_lms import progress, redaction
 from tap_lms.api_client import ApiClient, ApiKey
 from tap_lms.bounded import origin
-from tap_lms.client import DEFAULT_PAGE_SIZE, LMSStream
+from tap_lms.builtin_streams import BUILTIN_STREAMS
+from tap_lms.client import LMSStream
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
 from tap_lms.inference import infer_schema
 from tap_lms.output import BufferedSingerWriter
 from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
 from tap_lms.progress import RunReport
 from tap_lms.ratelimit import RequestGate
-from tap_lms.resources import ResourceSpec, in_dependency_order, link_children, parse_resources, stream_class
+from tap_lms.resources import ResourceSpec, in_dependency_order, parse_resources
 from tap_lms.runtime import Runtime
-from tap_lms.settings import (
-    DEFAULT_REQUESTS_PER_MINUTE,
-    SETTINGS_SCHEMA,
-    apply_defaults,
-    unknown_settings,
-    validate_settings,
-)
-from tap_lms.streams import BUILTIN_STREAMS
+from tap_lms.settings import SETTINGS_SCHEMA, Settings, apply_defaults, unknown_settings, validate_settings
+from tap_lms.streams import link_children, stream_class
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -71,52 +66,54 @@ class TapLMS(Tap):
         if raise_errors:
             validate_settings(self._config, schema)
         # The SDK's METRIC lines: kept, but `metrics_log_level: WARNING` quiets them.
-        logging.getLogger("singer_sdk.metrics").setLevel(str(self._config.get("metrics_log_level") or "INFO").upper())
+        logging.getLogger("singer_sdk.metrics").setLevel(str(self.settings.metrics_log_level).upper())
         return []
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The settings, typed, defaults filled in: what the rest of the tap reads instead of the config dict."""
+        return Settings.from_config(self.config)
 
 
     @cached_property
     def report(self) -> RunReport:
         """This run's progress lines and closing summary (the CLI prints the summary)."""
-        report = RunReport(interval=float(self.config.get("progress_interval", 5)))
+        report = RunReport(interval=float(self.settings.progress_interval))
         progress.LAST_RUN = report
         return report
 
     @property
     def max_concurrency(self) -> int:
         """Requests allowed in flight at once (the `max_concurrency` setting, at least 1)."""
-        return max(1, int(self.config.get("max_concurrency") or 1))
+        return max(1, int(self.settings.max_concurrency))
 
     @cached_property
     def request_gate(self) -> RequestGate:
         """Concurrency, pacing and rate-limit pauses, shared by every stream of this tap."""
-        chosen = self.config.get("max_requests_per_minute")
+        settings = self.settings
         return RequestGate(
             max_concurrency=self.max_concurrency,
-            requests_per_minute=chosen or None,
-            provisional_rate=DEFAULT_REQUESTS_PER_MINUTE if chosen is None else None,
+            requests_per_minute=settings.max_requests_per_minute or None,
+            provisional_rate=settings.provisional_rate,
         )
 
     @cached_property
     def api_client(self) -> ApiClient:
         """The one client every stream's requests go through (key, gate, retries, bounds)."""
-        config = self.config
+        settings = self.settings
         return ApiClient(
             session=self.http_session,
-            base_url=str(config["base_url"]),
-            key=ApiKey(str(config["api_key"]), config.get("api_key_name") or "api_key", config.get("api_key_location") or "header"),
+            base_url=settings.base_url,
+            key=ApiKey(settings.api_key, settings.api_key_name, settings.api_key_location),
             gate=self.request_gate,
             report=self.report,
             logger=self.logger,
-            headers={
-                "User-Agent": config.get("user_agent") or f"tap-lms/{self.plugin_version}",
-                **(config.get("headers") or {}),
-            },
+            headers={"User-Agent": settings.user_agent or f"tap-lms/{self.plugin_version}", **settings.headers},
             proxies=self.http_proxies,
-            timeout=float(config.get("request_timeout", 60)),
-            max_retries=int(config.get("max_retries", 3)),
-            backoff_factor=float(config.get("backoff_factor", 2)),
-            max_response_bytes=int(float(config["max_response_mb"]) * 2**20),  # filled by apply_defaults
+            timeout=float(settings.request_timeout),
+            max_retries=int(settings.max_retries),
+            backoff_factor=float(settings.backoff_factor),
+            max_response_bytes=settings.max_response_bytes,
         )
 
     @cached_property
@@ -137,7 +134,7 @@ class TapLMS(Tap):
         for every page; every request goes to the scheme and host of `base_url`.
         """
         session = self.http_session
-        api = requests.Request("GET", str(self.config["base_url"]))
+        api = requests.Request("GET", self.settings.base_url)
         return requests.utils.resolve_proxies(api, session.proxies, session.trust_env)
 
     @cached_property
@@ -146,6 +143,7 @@ class TapLMS(Tap):
         pool, budget = PagePool(self.max_concurrency), Budget(4 * self.max_concurrency)  # 4 pages per request in flight
         streams = self.streams
         return Runtime(
+            settings=self.settings,
             api=self.api_client,
             report=self.report,
             writer=self.message_writer,
@@ -213,7 +211,7 @@ class TapLMS(Tap):
             failed += not ok
             self.report.write(f"tap-lms test: {stream.name}: {verdict}")
             if verdict.startswith(_UNREACHABLE):
-                _scheme, host, port = origin(str(self.config["base_url"]))
+                _scheme, host, port = origin(self.settings.base_url)
                 msg = f"cannot reach {host}:{port} (from base_url); check base_url and the network"
                 raise TapLMSError(msg)
         if failed:
@@ -245,18 +243,19 @@ class TapLMS(Tap):
         """The eleven built-in streams, or exactly the resources the settings declare.
 
         Both take one path: a built-in is a resource entry written as data
-        (`builtin_definition`), so reviews and coupons become child streams of
+        (`BuiltinStream.resource_entry`), so reviews and coupons become child streams of
         courses and promotions the same way a declared `resolve` parameter does.
         """
-        declared = self.config.get("resources")
+        settings = self.settings
+        declared = settings.resources
         specs = parse_resources(
             list(BUILTIN_STREAMS) if declared is None else declared,
-            self.config.get("resource_defaults") if declared is not None else None,
-            page_size=int(self.config.get("page_size") or DEFAULT_PAGE_SIZE),
-            scope_by_parent=self.config.get("scope_by_parent") is not False,
-            base_url=str(self.config.get("base_url") or ""),
+            settings.resource_defaults if declared is not None else None,
+            page_size=settings.page_size,
+            scope_by_parent=settings.scope_by_parent is not False,
+            base_url=settings.base_url,
         )
-        keep_unknown = self.config.get("unknown_fields", "keep") == "keep"
+        keep_unknown = settings.unknown_fields == "keep"
         classes: dict[str, type[LMSStream]] = {}
         for spec in in_dependency_order(specs):
             schema = spec.schema or self._catalog_schema(spec.name) or self._infer_schema(spec, classes)
@@ -286,7 +285,7 @@ class TapLMS(Tap):
     def _infer_schema(self, spec: ResourceSpec, ready: dict[str, type[LMSStream]]) -> dict:
         """Sample the first page (of the first parent's first child page) and infer a schema."""
         for setting in ("base_url", "api_key"):
-            if not self.config.get(setting):
+            if not getattr(self.settings, setting):
                 msg = f"resource '{spec.name}' has no 'schema', and inferring one needs setting '{setting}'"
                 raise ConfigurationError(msg)
         probe = stream_class(spec, {"type": "object", "properties": {}})(tap=self)

@@ -17,7 +17,7 @@ GROUPS = "/v1/groups"
 
 
 def _client(server, *, location: str = "header", **overrides) -> ApiClient:  # noqa: ANN001
-    options = {"backoff_factor": 0.01, "max_retries": 2, "timeout": 5.0, **overrides}
+    options = {"backoff_factor": 0.01, "max_retries": 2, "timeout": 5.0, "max_response_bytes": 2**20, **overrides}
     return ApiClient(
         session=requests.Session(),
         base_url=server.url,

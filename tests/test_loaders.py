@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tap_lms.streams import BUILTIN_STREAMS
+from tap_lms.builtin_streams import BUILTIN_STREAMS
 
 from conftest import meltano_command, meltano_env
 

@@ -9,7 +9,7 @@ import pytest
 
 from tap_lms.sandbox import postgres
 from tap_lms.sandbox.server import ROUTES
-from tap_lms.streams import BUILTIN_STREAMS
+from tap_lms.builtin_streams import BUILTIN_STREAMS
 
 from conftest import meltano_command, meltano_env
 

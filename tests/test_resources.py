@@ -14,7 +14,7 @@ from tap_lms.errors import ConfigurationError
 from tap_lms.inference import infer_schema
 from tap_lms.resources import parse_resources
 from tap_lms.schemas import load_schema
-from tap_lms.streams import BUILTIN_STREAMS
+from tap_lms.builtin_streams import BUILTIN_STREAMS
 
 from conftest import base_config, date_time_checker, expected_ids, run_tap
 

@@ -8,7 +8,7 @@ from collections import Counter
 from jsonschema import Draft7Validator
 
 from tap_lms.sandbox.server import ROUTES
-from tap_lms.streams import BUILTIN_STREAMS
+from tap_lms.builtin_streams import BUILTIN_STREAMS
 
 from conftest import base_config, date_time_checker, expected_ids, run_tap
 

@@ -25,28 +25,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from tap_lms.builtin_streams import BUILTINS
 from tap_lms.sandbox.data import generate
 from tap_lms.sandbox.faults import FaultPlan
 
-#: API path -> dataset name (the API calls categories "collections").
-ROUTES: dict[str, str] = {
-    "/v1/courses": "courses",
-    "/v1/users": "users",
-    "/v1/promotions": "promotions",
-    "/v1/collections": "categories",
-    "/v1/course_reviews": "reviews",
-    "/v1/enrollments": "enrollments",
-    "/v1/groups": "groups",
-    "/v1/instructors": "instructors",
-    "/v1/orders": "orders",
-    "/v1/products": "products",
-    "/v1/coupons": "coupons",
-    "/v1/resource": "resource",
-}
+#: API path -> dataset name: the built-ins' paths (the API calls categories "collections"), and seeds 000-003's.
+ROUTES: dict[str, str] = {**{builtin.path: builtin.name for builtin in BUILTINS}, "/v1/resource": "resource"}
 OFFSET_ROUTES = frozenset({"/v1/resource"})
 #: Parent-scoped lists: /v1/courses/7/reviews lists the reviews whose course_id is 7.
 NESTED_ROUTE = re.compile(r"^/v1/(courses|promotions)/(\d+)/(reviews|coupons)$")
-PARENT_PARAMS = {"/v1/course_reviews": "course_id", "/v1/coupons": "promotion_id"}
+PARENT_PARAMS = {builtin.path: builtin.scoped_by.param for builtin in BUILTINS if builtin.scoped_by}
 NESTED_FILTERS = {("courses", "reviews"): "course_id", ("promotions", "coupons"): "promotion_id"}
 PAGING_PARAMS = frozenset({"page", "limit", "offset"})
 DEFAULT_KEY = "sandbox-key"

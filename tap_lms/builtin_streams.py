@@ -1,0 +1,90 @@
+"""The eleven built-in streams of seed 004, as rows of data.
+
+Each row names a stream, its API path and what it holds. Everything else is
+shared by all eleven (page-number paging, records under `items`, key `id`), so a
+built-in is written out as a seed-style resource entry (`resource_entry`) and
+goes through the same parsing as a resource declared in settings.
+
+This module imports nothing of the SDK: the sandbox and the benchmark read the
+paths from here, so the API's routes are written once.
+
+Two endpoints are lists *of a parent*: the real API rejects `/v1/course_reviews`
+without `course_id` and `/v1/coupons` without `promotion_id`. `scoped_by` names
+that parent; the entry resolves the parameter from the parent's records, which
+makes the stream a child read once per parent record (the `scope_by_parent`
+setting can turn that off).
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+#: What every built-in shares: where the records are, how pages are asked for, the key.
+RECORDS_SELECTOR = "items"
+PAGINATOR: dict[str, t.Any] = {"type": "page_number"}
+PRIMARY_KEY = ("id",)
+
+
+@dataclass(frozen=True)
+class ParentScope:
+    """A built-in listed per parent record: which stream, which of its fields, sent as which query parameter."""
+
+    parent: str
+    field: str
+    param: str
+
+
+@dataclass(frozen=True)
+class BuiltinStream:
+    """One built-in stream: its name, path and description; scope and incremental filter where it has them."""
+
+    name: str
+    path: str
+    description: str
+    scoped_by: ParentScope | None = None
+    #: The only resource the API filters by update time has both; the rest stay FULL_TABLE.
+    replication_key: str | None = None
+    incremental_param: str | None = None
+
+    def resource_entry(self, *, scope_by_parent: bool = True) -> dict[str, t.Any]:
+        """This stream as a seed-style resource entry (per parent, if it is scoped and that is wanted)."""
+        endpoint: dict[str, t.Any] = {
+            "path": self.path,
+            "data_selector": RECORDS_SELECTOR,
+            "paginator": dict(PAGINATOR),
+        }
+        if self.scoped_by is not None and scope_by_parent:
+            scope = self.scoped_by
+            endpoint["params"] = {scope.param: {"type": "resolve", "resource": scope.parent, "field": scope.field}}
+        if self.incremental_param and self.replication_key:
+            endpoint["incremental"] = {"start_param": self.incremental_param, "cursor_path": self.replication_key}
+        return {"name": self.name, "endpoint": endpoint, "primary_key": list(PRIMARY_KEY), "write_disposition": "merge"}
+
+
+#: In sync order: a parent before the streams read per its records.
+BUILTINS: tuple[BuiltinStream, ...] = (
+    BuiltinStream("courses", "/v1/courses", "Courses: the catalogue of learning content."),
+    BuiltinStream("users", "/v1/users", "Users: learners, instructors and administrators."),
+    BuiltinStream("promotions", "/v1/promotions", "Promotions: discount campaigns that coupons belong to."),
+    BuiltinStream("categories", "/v1/collections", "Categories: groupings of products (the API calls them collections)."),
+    BuiltinStream(
+        "reviews", "/v1/course_reviews", "Reviews: learners' course reviews.",
+        scoped_by=ParentScope("courses", "id", "course_id"),
+    ),
+    BuiltinStream(
+        "enrollments", "/v1/enrollments", "Enrollments: a user's access to and progress in a course.",
+        replication_key="updated_at", incremental_param="query[updated_after]",
+    ),
+    BuiltinStream("groups", "/v1/groups", "Groups: cohorts of users, e.g. a team or a class."),
+    BuiltinStream("instructors", "/v1/instructors", "Instructors: the people shown as teaching courses."),
+    BuiltinStream("orders", "/v1/orders", "Orders: purchases, with their line items."),
+    BuiltinStream("products", "/v1/products", "Products: what is sold (courses, bundles), with prices."),
+    BuiltinStream(
+        "coupons", "/v1/coupons", "Coupons: redeemable codes of a promotion.",
+        scoped_by=ParentScope("promotions", "id", "promotion_id"),
+    ),
+)
+
+#: Built-in streams by name, in sync order.
+BUILTIN_STREAMS: dict[str, BuiltinStream] = {builtin.name: builtin for builtin in BUILTINS}
