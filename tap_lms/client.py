@@ -8,51 +8,43 @@ whole tap; this class pages, reads ahead, coerces, bookmarks and writes.
 The SDK's request loop is replaced by `request_pages` below: it parses each
 body once (the SDK parses it again for every paginator question), treats a body
 that is not JSON as retryable, and stops on the page that proves it was the last
-instead of asking for one more. Its record loop is replaced, for plain streams,
-by `_sync_records`: a page is coerced, written and bookmarked as one unit.
+instead of asking for one more. What replaces the SDK's private methods (its
+record loop, record and state writing) is in `tap_lms.sdk_glue`, the base class.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
-import sys
 import typing as t
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from functools import cached_property, partial
 from urllib.parse import urlencode
 
-import requests
-from singer_sdk.helpers._state import SIGNPOST_MARKER
-from singer_sdk.helpers._util import utc_now
-from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
-from singer_sdk.streams import RESTStream
 
-from tap_lms.api_client import ApiClient, ResponseTiming
-from tap_lms.runtime import Runtime
 from tap_lms.coercion import RecordCoercer
-from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
+from tap_lms.data_selector import select_value
+from tap_lms.errors import APIRequestError, ConfigurationError
 from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
-from tap_lms.output import BufferedSingerWriter
+from tap_lms.page import Page, fingerprint, page_records
 from tap_lms.pagination import PaginationError, Paginator, SinglePagePaginator, build_paginator
 from tap_lms.prefetch import ReadAhead
-from tap_lms.progress import RunReport, StreamStats
-from tap_lms.selectors import MISSING, is_jsonpath, select_records, select_value
+from tap_lms.sdk_glue import SDKStream
 
 if t.TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    import requests
     from singer_sdk.helpers.types import Context
+
+    from tap_lms.api_client import ApiClient, ResponseTiming
+    from tap_lms.progress import RunReport
 
 #: A bookmark later than now by more than this cannot come from a sync (bookmarks are capped at the
 #: server's clock): a state file edited by hand, or from another system.
 FUTURE_BOOKMARK_TOLERANCE = dt.timedelta(days=1)
-#: How the SDK's stream sync introduces a failure it logs (see `LMSStream.log`).
-_SDK_UNHANDLED = "An unhandled error occurred while syncing"
 
-class LMSStream(RESTStream):
+
+class LMSStream(SDKStream):
     """Base class of every tap-lms stream: declarations in, Singer records out."""
 
     #: Seed-style paginator entry; `limit` defaults to the `page_size` setting.
@@ -76,7 +68,6 @@ class LMSStream(RESTStream):
     primary_keys: t.ClassVar[list[str]] = ["id"]
 
     _filter_value: t.Any = None
-    _page_fetched_at: dt.datetime | None = None
 
     # --- what the SDK asks of a REST stream -----------------------------------
 
@@ -84,11 +75,6 @@ class LMSStream(RESTStream):
     def url_base(self) -> str:
         """The API root from settings, without a trailing slash."""
         return self.runtime.settings.base_url.rstrip("/")
-
-    @property
-    def runtime(self) -> Runtime:
-        """What this run shares across streams and threads (the only reach into the tap)."""
-        return self._tap.runtime  # type: ignore[attr-defined]
 
     @property
     def _api(self) -> ApiClient:
@@ -121,10 +107,6 @@ class LMSStream(RESTStream):
     def _report(self) -> RunReport:
         return self.runtime.report
 
-    @cached_property
-    def _stats(self) -> StreamStats:
-        return self._report.stream(self.name)
-
     def sync(self, context: Context | None = None) -> None:
         """The SDK's sync, timed and accounted for in the run's progress and summary."""
         self._report.start(self.name, self.replication_method)
@@ -139,35 +121,6 @@ class LMSStream(RESTStream):
             if bookmark is None and state.get("partitions"):
                 bookmark = f"{len(state['partitions'])} partitions"
             self._report.finish(self.name, bookmark=None if bookmark is None else str(bookmark))
-
-    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:  # noqa: ANN401
-        """The SDK's log, less its "An unhandled error occurred" line before an expected failure.
-
-        A rejected key or an API that stays down is reported by the CLI in one
-        line; an ERROR line calling it "unhandled" just before would read as a bug
-        in the tap. Unexpected exceptions keep the SDK's line.
-        """
-        if level >= logging.ERROR and message.startswith(_SDK_UNHANDLED) and isinstance(sys.exc_info()[1], TapLMSError):
-            level = logging.DEBUG
-        super().log(message, *args, level=level, **kwargs)
-
-    def _write_state_message(self) -> None:
-        """As the SDK does, except at the end of one pass of a FULL_TABLE child stream.
-
-        Such a pass has no bookmark to save, yet the SDK writes the whole STATE (one
-        partition per parent read so far) after each one: with 600 courses that is
-        180,000 partitions written and deep-copied, measured at half the CPU of a
-        sync. The parent's next STATE, at the latest when it ends, carries them all.
-        """
-        if self.parent_stream_type is not None and self.replication_method != REPLICATION_INCREMENTAL:
-            return
-        super()._write_state_message()
-
-    def _write_schema_message(self) -> None:
-        """Once per stream: the SDK writes it again for every parent of a child stream."""
-        if not getattr(self, "_schema_written", False):
-            self._schema_written = True
-            super()._write_schema_message()
 
     @property
     def state_partitioning_keys(self) -> list[str] | None:
@@ -229,7 +182,7 @@ class LMSStream(RESTStream):
         if not self.is_timestamp_replication_key:
             return bookmark if bookmark is not None else self.incremental_initial_value
         bookmark_time = parse_timestamp(bookmark)
-        if bookmark_time is not None and bookmark_time > utc_now() + FUTURE_BOOKMARK_TOLERANCE:
+        if bookmark_time is not None and bookmark_time > dt.datetime.now(dt.timezone.utc) + FUTURE_BOOKMARK_TOLERANCE:
             where = f" for {dict(context)}" if context else ""
             msg = (
                 f"the state's bookmark of stream '{self.name}'{where} is in the future ({bookmark}): a sync from it "
@@ -245,120 +198,12 @@ class LMSStream(RESTStream):
         """Cap this pass's bookmark at the moment reading started (see tap_lms.incremental)."""
         if self.replication_method != REPLICATION_INCREMENTAL or not self.is_timestamp_replication_key:
             return
-        cap = bookmark_cap(*timing)
-        self.get_context_state(context)[SIGNPOST_MARKER] = cap.isoformat()
-
-    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
-        """As the SDK does, but a record without a cursor value is skipped quietly, not warned about."""
-        if not self.replication_key or latest_record.get(self.replication_key) is None:
-            return  # FULL_TABLE has nothing to track; the SDK would still look the method up per record
-        super()._increment_stream_state(latest_record, context=context)
+        self.write_bookmark_cap(context, bookmark_cap(*timing))
 
     @cached_property
     def _coercer(self) -> RecordCoercer:
         normalize = [self.replication_key] if self.replication_key else []
         return RecordCoercer(self.name, self.effective_schema, self.logger, normalize=normalize)
-
-    # --- writing records ----------------------------------------------------------
-
-    #: `RecordCoercer` already made each record match the schema; the SDK's own
-    #: conformance pass would only repeat the work (it was ~45 % of the CPU of a sync).
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-
-    def _write_record_message(self, record: dict) -> None:
-        """Queue the record's line with the tap's writer, stamped with the time its page was fetched.
-
-        With no stream maps, no flattening and no deselected fields, a record is its
-        message; otherwise the SDK's general path runs (deselection, maps, aliases).
-        """
-        self._stats.records += 1
-        if not self._is_plain_stream:
-            super()._write_record_message(record)
-            return
-        self.runtime.writer.add_record(self.name, record, self._stream_version, self._page_fetched_at)
-        self.state_manager.is_flushed = False
-
-    def _sync_records(
-        self, context: Context | None = None, *, write_messages: bool = True
-    ) -> t.Generator[dict, t.Any, t.Any]:
-        """The SDK's record loop, a page at a time where nothing needs a record on its own.
-
-        The SDK handles each record in turn: post-processing, child contexts, a message
-        object, a state update, a metric tick (about 4 µs a record, the largest CPU cost
-        of a sync after parsing). A plain top-level stream has no use for most of that:
-        here a page is coerced in one pass, queued with the writer in one call, and the
-        bookmark is advanced once with the page's latest value. Anything else (child
-        streams, partitions, stream maps, a record limit, sorted streams) takes the SDK's path.
-        """
-        if not write_messages:  # BATCH messages: the SDK writes the records to files; count them here
-            for record in super()._sync_records(context, write_messages=False):
-                self._stats.records += 1
-                yield record
-            return
-        if not (context is None and self._syncs_whole_pages):
-            yield from super()._sync_records(context, write_messages=write_messages)
-            return
-        record_counter = self.get_record_counter()
-        timer = self.get_sync_timer()
-        writer = t.cast("BufferedSingerWriter", self.runtime.writer)
-        written = 0
-        with record_counter, timer:
-            record_counter.with_context({})
-            timer.with_context({})
-            self._write_starting_replication_value(None)
-            for page in self.request_pages(None):
-                records = self.post_process_page(page.records, None)
-                if not records:
-                    continue
-                writer.add_records(self.name, records, self._stream_version, page.fetched_at)
-                self._stats.records += len(records)
-                self.state_manager.is_flushed = False
-                self._advance_progress(records)
-                record_counter.increment(len(records))
-                if (written + len(records)) // self.STATE_MSG_FREQUENCY > written // self.STATE_MSG_FREQUENCY:
-                    self._write_state_message()
-                written += len(records)
-                yield from records
-            self._finalize_state(self.get_context_state(None))
-        self._finalize_state(self.stream_state)
-        self._write_state_message()
-
-    @cached_property
-    def _syncs_whole_pages(self) -> bool:
-        return (
-            self._is_plain_stream
-            and self.selected
-            and not self.child_streams
-            and not self.partitions
-            and not self.is_sorted
-            and self.ABORT_AT_RECORD_COUNT is None
-        )
-
-    def _advance_progress(self, records: list[dict]) -> None:
-        """The page's effect on the bookmark in one update: what the SDK's per-record updates end with.
-
-        For an unsorted stream the SDK keeps the greatest value seen (or, without
-        `check_sorted`, the last one); records without a value are skipped.
-        """
-        key = self.replication_key
-        if not key or self.replication_method != REPLICATION_INCREMENTAL:
-            return
-        valued = [record for record in records if record.get(key) is not None]
-        if valued:
-            latest = max(valued, key=lambda record: record[key]) if self.check_sorted else valued[-1]
-            self._increment_stream_state(latest, context=None)
-
-    @cached_property
-    def _is_plain_stream(self) -> bool:
-        maps = self.stream_maps
-        return (
-            len(maps) == 1
-            and type(maps[0]) is SameRecordTransform
-            and not maps[0].flattening_enabled
-            and maps[0].stream_alias == self.name
-            and all(self.mask.values())
-            and isinstance(self.runtime.writer, BufferedSingerWriter)
-        )
 
     # --- the request loop ------------------------------------------------------
 
@@ -410,11 +255,11 @@ class LMSStream(RESTStream):
                             read_ahead.plan(paginator.remaining_params(page.body))
                 if fetch_ahead:
                     self._plan_child_first_pages(page.records)
-                fingerprint = _fingerprint(page.records)
-                if fingerprint is not None and fingerprint == previous_page:
+                content = fingerprint(page.records)
+                if content is not None and content == previous_page:
                     reason = "this page repeats the records of the previous page; stopped instead of looping"
                     raise APIRequestError(stream=self.name, path=page.display_path, status=200, reason=reason)
-                previous_page = fingerprint
+                previous_page = content
                 received += len(page.records)
                 reported_total = paginator.total_records(page.body) or reported_total
                 self._count_page(context, page, paginator, reported_total)
@@ -544,13 +389,9 @@ class LMSStream(RESTStream):
         params = self.query_params(context, page_params)
         display_path = self._display_path(context, params)
         body, timing = self._api.get(self.get_url(context), params, stream=self.name, display_path=display_path)
-        records = select_records(body, self.records_selector)
-        if records is None:
-            reason = _selector_miss(self.records_selector, body)
-            raise APIRequestError(stream=self.name, path=display_path, status=200, reason=reason)
-        problem = _not_records(records, body, self.records_selector, single=self._single_page)
-        if problem:
-            raise APIRequestError(stream=self.name, path=display_path, status=200, reason=problem)
+        records = page_records(body, self.records_selector, single=self._single_page)
+        if isinstance(records, str):
+            raise APIRequestError(stream=self.name, path=display_path, status=200, reason=records)
         return Page(body, records, display_path, timing)
 
     def query_params(self, context: Context | None, page_params: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -573,46 +414,6 @@ class LMSStream(RESTStream):
         """An endpoint answering one object (no paging) may select an object, not a list."""
         return isinstance(self.new_paginator(), SinglePagePaginator)
 
-@dataclass
-class Page:
-    """One fetched page."""
-
-    body: t.Any
-    records: list[dict]
-    display_path: str
-    timing: ResponseTiming
-    fetched_at: dt.datetime = field(default_factory=utc_now)
-
 
 def _not_before(moment: dt.datetime | None, floor: dt.datetime) -> bool:
     return moment is not None and moment >= floor
-
-
-def _fingerprint(records: list[dict]) -> tuple | None:
-    """What identifies a page's content cheaply: its size and its first and last records."""
-    if not records:
-        return None
-    return (len(records), json.dumps(records[0], sort_keys=True, default=str), json.dumps(records[-1], sort_keys=True, default=str))
-
-
-def _not_records(records: list, body: t.Any, selector: str | None, *, single: bool) -> str | None:  # noqa: ANN401
-    """Why what the selector found is not a page of records (nothing of the page is written), or None."""
-    if selector and not single and not is_jsonpath(selector):
-        found = select_value(body, selector)
-        if found is not MISSING and found is not None and not isinstance(found, list):
-            return f"'{selector}' in the response is {_kind(found)}, not a list of records; nothing of this page was written"
-    for position, record in enumerate(records, 1):
-        if not isinstance(record, dict):
-            return f"record {position} of the page is {_kind(record)}, not an object; nothing of this page was written"
-    return None
-
-
-def _kind(value: t.Any) -> str:  # noqa: ANN401
-    name = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
-    return name.get(type(value), "a number")
-
-
-def _selector_miss(selector: str | None, body: t.Any) -> str:  # noqa: ANN401
-    keys = ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
-    where = f"no '{selector}' in the response" if selector else "the response is not a list"
-    return f"{where}; it has: {keys or 'nothing'} (check the data_selector)"

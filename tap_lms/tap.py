@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import copy
 import logging
-import signal
-import sys
 import typing as t
-from functools import cached_property, partial
+from functools import cached_property
 
 import click
 import requests
-from singer_sdk import Tap
 
 from tap_lms import progress, redaction
 from tap_lms.api_client import ApiClient, ApiKey
@@ -26,11 +23,11 @@ from tap_lms.progress import RunReport
 from tap_lms.ratelimit import RequestGate
 from tap_lms.resources import ResourceSpec, in_dependency_order, parse_resources
 from tap_lms.runtime import Runtime
-from tap_lms.settings import SETTINGS_SCHEMA, Settings, apply_defaults, unknown_settings, validate_settings
+from tap_lms.sdk_glue import SDKTap
+from tap_lms.settings import SETTINGS_SCHEMA, Settings
 from tap_lms.streams import link_children, stream_class
 
 if t.TYPE_CHECKING:
-    from types import FrameType
 
     from singer_sdk.streams import Stream
 
@@ -39,7 +36,7 @@ redaction.install()
 _UNREACHABLE = "FAILED, not reachable"
 
 
-class TapLMS(Tap):
+class TapLMS(SDKTap):
     """Extracts the resources of an LMS REST API as Singer streams."""
 
     name = "tap-lms"
@@ -48,26 +45,9 @@ class TapLMS(Tap):
     config_jsonschema = copy.deepcopy(SETTINGS_SCHEMA)
     message_writer_class = BufferedSingerWriter
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Fill defaults, register secrets for masking, then check every setting.
-
-        Replaces the SDK's validation, which reports a list of JSON Schema messages
-        followed by the whole schema: `validate_settings` names the first wrong
-        setting in one line (`ConfigurationError`), before any request is sent.
-        """
-        schema = self.config_jsonschema
-        self.append_builtin_config(schema)
-        apply_defaults(self._config, schema)
-        redaction.register_secret(self._config.get("api_key"))
-        for value in (self._config.get("headers") or {}).values():
-            redaction.register_secret(value)
-        for warning in unknown_settings(self._config, schema):
-            self.logger.warning(warning)
-        if raise_errors:
-            validate_settings(self._config, schema)
-        # The SDK's METRIC lines: kept, but `metrics_log_level: WARNING` quiets them.
+    def settings_checked(self) -> None:
+        """The SDK's METRIC lines: kept, but `metrics_log_level: WARNING` quiets them."""
         logging.getLogger("singer_sdk.metrics").setLevel(str(self.settings.metrics_log_level).upper())
-        return []
 
     @cached_property
     def settings(self) -> Settings:
@@ -153,35 +133,6 @@ class TapLMS(Tap):
             first_pages=FirstPages(lambda: [s for s in streams.values() if isinstance(s, LMSStream)]),
             child_first_pages=ChildFirstPages(pool, budget, 2 * self.max_concurrency),
         )
-
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
-        """SIGTERM / SIGINT: write the last safe STATE, then exit 128+signal (not 0: the sync did not finish).
-
-        The state written holds finished streams' bookmarks and, for the interrupted
-        one, only its previous bookmark (progress markers are not promoted), so a
-        resumed run reads again what this one may not have delivered. A signal that
-        arrives while a batch of records is being written waits for the batch to end,
-        so no line is cut in half.
-        """
-        if self._terminating:
-            return
-        self._terminating = True
-        writer = self.message_writer
-        stop = partial(self._stop_with_state, signum)
-        if isinstance(writer, BufferedSingerWriter):
-            writer.after_write(stop)
-        else:
-            stop()
-
-    _terminating = False
-
-    def _stop_with_state(self, signum: int) -> None:
-        try:
-            self._state_writer.write_state(self.state)
-            sys.stdout.flush()
-        finally:
-            self.logger.warning("Stopped by %s; the last STATE written is safe to resume from", signal.Signals(signum).name)
-            raise SystemExit(128 + signum)
 
     @classmethod
     def get_singer_command(cls) -> click.Command:

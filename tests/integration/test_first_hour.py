@@ -8,9 +8,9 @@ import socket
 import subprocess
 import sys
 
-from tap_lms.sandbox import Sandbox
+from helpers import base_config, run_tap
 
-from conftest import base_config, run_tap
+from tap_lms.sandbox import Sandbox
 
 
 def _closed_port() -> int:

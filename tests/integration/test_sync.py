@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from helpers import base_config, date_time_checker, expected_ids, run_tap
 from jsonschema import Draft7Validator
 
-from tap_lms.sandbox.server import ROUTES
 from tap_lms.builtin_streams import BUILTIN_STREAMS
-
-from conftest import base_config, date_time_checker, expected_ids, run_tap
+from tap_lms.sandbox.server import ROUTES
 
 DATASET_OF_STREAM = {cls.name: ROUTES[cls.path] for cls in BUILTIN_STREAMS.values()}
 

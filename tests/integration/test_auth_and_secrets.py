@@ -5,10 +5,9 @@ from __future__ import annotations
 import socket
 
 import pytest
+from helpers import base_config, fetch_raw, run_tap
 
 from tap_lms.errors import APIRequestError
-
-from conftest import base_config, fetch_raw, run_tap
 
 SECRET = "s3cr3t-Key/with+chars&more"
 HEADER_SECRET = "Bearer hdr-secret-0042"

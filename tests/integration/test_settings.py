@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from conftest import run_tap
+from helpers import run_tap
 
 
 @pytest.mark.parametrize(

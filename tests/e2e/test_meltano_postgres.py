@@ -6,12 +6,11 @@ import subprocess
 import uuid
 
 import pytest
+from helpers import meltano_command, meltano_env
 
+from tap_lms.builtin_streams import BUILTIN_STREAMS
 from tap_lms.sandbox import postgres
 from tap_lms.sandbox.server import ROUTES
-from tap_lms.builtin_streams import BUILTIN_STREAMS
-
-from conftest import meltano_command, meltano_env
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
 

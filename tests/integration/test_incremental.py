@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from tap_lms.incremental import bookmark_cap, filter_value
+from helpers import base_config, run_tap, run_until_killed
 
-from conftest import base_config, run_tap, run_until_killed
+from tap_lms.incremental import bookmark_cap, filter_value
 
 ENROLLMENTS = "/v1/enrollments"
 BOUNDARY_ALLOWANCE = 5  # "a handful" of boundary records may come again

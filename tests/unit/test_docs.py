@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
+from helpers import ROOT, run_tap
 
 from tap_lms.settings import SETTINGS_SCHEMA
 
-from conftest import run_tap
-
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 
 
 def _rows(markdown: str) -> list[str]:

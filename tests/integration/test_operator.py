@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from tap_lms.progress import RunReport
+from helpers import base_config, run_tap
 
-from conftest import base_config, run_tap
+from tap_lms.progress import RunReport
 
 
 def test_progress_lines_keep_their_cadence_not_one_per_page():

@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import ROOT  # noqa: E402
 
 from tap_lms.sandbox import postgres
 
-ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 _BLOCK = re.compile(r"(?:<!-- readme-test: (?P<marker>[^>]*)-->\n)?```bash\n(?P<code>.*?)```", re.S)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from helpers import date_time_checker
 from jsonschema import Draft7Validator
 
 from tap_lms.coercion import RecordCoercer
 from tap_lms.schemas import load_schema
-
-from conftest import date_time_checker
 
 SCHEMA = {
     "type": "object",

@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import ROOT  # noqa: E402
 
 from tap_lms.sandbox import postgres
-
-ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.e2e
 

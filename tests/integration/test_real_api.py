@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers import base_config, date_time_checker, expected_ids, run_tap
 from jsonschema import Draft7Validator
 
+from tap_lms.builtin_streams import BUILTIN_STREAMS
 from tap_lms.coercion import EXTRA_FIELDS
 from tap_lms.sandbox import DEFAULT_KEY, Sandbox
 from tap_lms.schemas import load_schema
-from tap_lms.builtin_streams import BUILTIN_STREAMS
-
-from conftest import base_config, date_time_checker, expected_ids, run_tap
 
 API_FIELDS = json.loads((Path(__file__).parent / "fixtures" / "api_fields.json").read_text())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import base_config, fetch_raw, run_tap
+from helpers import base_config, fetch_raw, run_tap
 
 ENROLLMENTS = "/v1/enrollments"
 

@@ -6,10 +6,9 @@ import json
 import subprocess
 
 import pytest
+from helpers import meltano_command, meltano_env
 
 from tap_lms.builtin_streams import BUILTIN_STREAMS
-
-from conftest import meltano_command, meltano_env
 
 pytestmark = pytest.mark.e2e
 

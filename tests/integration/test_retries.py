@@ -6,11 +6,10 @@ import email.utils
 import time
 
 import pytest
+from helpers import base_config, fetch_raw, run_tap
 
 from tap_lms.errors import APIRequestError
 from tap_lms.retry import MAX_RETRY_AFTER_SECONDS, parse_retry_after, wait_times
-
-from conftest import base_config, fetch_raw, run_tap
 
 GROUPS = "/v1/groups"  # 30 records: one page at the default page size
 

@@ -1,0 +1,165 @@
+"""What tests share besides fixtures: settings for the sandbox, running the tap, reading what it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tap_lms.sandbox import DEFAULT_KEY, Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Small backoff so retry tests take milliseconds, not seconds; no pacing, since the test
+#: sandbox has no rate limit unless a test sets one (tests of pacing set their own).
+FAST_RETRIES = {"backoff_factor": 0.01, "max_retries": 3, "request_timeout": 5, "max_requests_per_minute": 0}
+
+
+def base_config(server: Sandbox, **overrides: object) -> dict:
+    """Settings pointing the tap at `server`."""
+    return {"base_url": server.url, "api_key": DEFAULT_KEY, **FAST_RETRIES, **overrides}
+
+
+@dataclass
+class TapRun:
+    """What one `tap-lms` process did: exit code, Singer messages, stderr."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    messages: list[dict] = field(default_factory=list)
+
+    def records(self, stream: str | None = None) -> list[dict]:
+        """RECORD payloads, optionally of one stream."""
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
+        ]
+
+    def of_type(self, kind: str) -> list[dict]:
+        """Messages of one type (SCHEMA, STATE, ...)."""
+        return [m for m in self.messages if m["type"] == kind]
+
+
+def run_tap(
+    tmp_path: Path,
+    config: dict | None,
+    *args: str,
+    env: dict[str, str] | None = None,
+    catalog: dict | None = None,
+    state: dict | None = None,
+    timeout: float = 120,
+) -> TapRun:
+    """Run the real `tap-lms` command (same as `python -m tap_lms`) in a subprocess."""
+    command = [sys.executable, "-m", "tap_lms"]
+    if config is not None:
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(config))
+        command += ["--config", str(path)]
+    for name, payload in (("catalog", catalog), ("state", state)):
+        if payload is not None:
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps(payload))
+            command += [f"--{name}", str(path)]
+    command += list(args)
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_LMS_")}
+    full_env.update(env or {})
+    done = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, env=full_env, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+    )
+    run = TapRun(done.returncode, done.stdout, done.stderr)
+    if "--discover" not in args and "--about" not in args:
+        run.messages = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return run
+
+
+def expected_ids(server: Sandbox, dataset: str) -> list[int]:
+    """Ids the sandbox serves for a dataset."""
+    return [record["id"] for record in server.data[dataset]]
+
+
+def date_time_checker():  # noqa: ANN201
+    """A FormatChecker that really checks `date-time` (RFC 3339: date, 'T', time, offset)."""
+    import datetime as dt  # noqa: PLC0415
+    import re  # noqa: PLC0415
+
+    from jsonschema import FormatChecker  # noqa: PLC0415
+
+    checker = FormatChecker(formats=())
+    shape = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+    @checker.checks("date-time", raises=ValueError)
+    def is_date_time(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not shape.match(value):
+            raise ValueError(value)
+        dt.datetime.fromisoformat(value)
+        return True
+
+    return checker
+
+
+def fetch_raw(config: dict, stream_name: str) -> list[dict]:
+    """Run one stream's request loop in-process and return the records as the API sent them."""
+    from tap_lms.tap import TapLMS  # noqa: PLC0415
+
+    if "resources" not in config:  # only this stream: no first pages of the others fetched ahead
+        config = {**config, "resources": [stream_name]}
+    tap = TapLMS(config=config, setup_mapper=False)
+    return list(tap.streams[stream_name].request_records(None))
+
+
+def meltano_command() -> str:
+    """This environment's `meltano` (a dev dependency)."""
+    found = shutil.which("meltano", path=str(Path(sys.executable).parent)) or shutil.which("meltano")
+    if found is None:
+        pytest.fail("meltano is not installed: pip install -e '.[dev]'")
+    return found
+
+
+def meltano_env(server: Sandbox, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment for `meltano run` against `server`: dev settings, state in `tmp_path`, no pacing.
+
+    The test sandbox has no rate limit; the tap's default would pace its ~160 requests at 120 a minute.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_LMS_", "TARGET_", "MELTANO_"))}
+    return {
+        **env,
+        "MELTANO_ENVIRONMENT": "dev",
+        "MELTANO_STATE_BACKEND_URI": f"file://{tmp_path}/state",
+        "TAP_LMS_BASE_URL": server.url,
+        "TAP_LMS_MAX_REQUESTS_PER_MINUTE": "0",
+        **extra,
+    }
+
+
+def run_until_killed(tmp_path, config: dict, stream: str, after: int, state: dict | None = None):  # noqa: ANN001, ANN202
+    """Start the tap, SIGKILL it after `after` RECORDs of `stream`; return (records, last STATE)."""
+    (tmp_path / "kill_config.json").write_text(json.dumps(config))
+    command = [sys.executable, "-m", "tap_lms", "--config", str(tmp_path / "kill_config.json")]
+    if state is not None:
+        (tmp_path / "kill_state.json").write_text(json.dumps(state))
+        command += ["--state", str(tmp_path / "kill_state.json")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
+    records, last_state, seen = [], None, 0
+    assert process.stdout is not None
+    for line in process.stdout:
+        message = json.loads(line)
+        if message["type"] == "STATE":
+            last_state = message["value"]
+        elif message["type"] == "RECORD":
+            records.append(message["record"])
+            seen += message["stream"] == stream
+            if seen >= after:
+                os.kill(process.pid, signal.SIGKILL)
+                break
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, "the tap finished before it could be killed"
+    return records, last_state
