@@ -20,6 +20,7 @@ PER_PARENT = {b.name: (b.scoped_by.parent, b.scoped_by.param) for b in BUILTINS 
 
 
 def main() -> None:
+    """Fetch every page of the eleven streams and write one RECORD line per record."""
     base_url, api_key = sys.argv[1], sys.argv[2]
     limit = int(sys.argv[3]) if len(sys.argv) > 3 else 250
     session = requests.Session()

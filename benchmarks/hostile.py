@@ -31,7 +31,7 @@ ATTACKS: list[tuple[str, dict, dict]] = [
 
 def main() -> None:
     """Run every attack once and print a markdown table."""
-    print("| attack | exit | wall s | peak RSS MB | last line |\n|---|---:|---:|---:|---|")  # noqa: T201
+    print("| attack | exit | wall s | peak RSS MB | last line |\n|---|---:|---:|---:|---|")
     with Sandbox() as sandbox, tempfile.TemporaryDirectory() as tmp:
         for label, fault, settings in ATTACKS:
             sandbox.reset()
@@ -47,7 +47,7 @@ def main() -> None:
             wall = time.perf_counter() - started
             last = (stderr.strip().splitlines() or [""])[-1].replace("|", "\\|")
             last = last if len(last) <= 170 else last[:167] + "..."
-            print(f"| {label} | {code} | {wall:.1f} | {peak_mb:.0f} | {last} |")  # noqa: T201
+            print(f"| {label} | {code} | {wall:.1f} | {peak_mb:.0f} | {last} |")
 
 
 if __name__ == "__main__":

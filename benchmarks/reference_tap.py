@@ -11,6 +11,7 @@ Usage: python benchmarks/reference_tap.py --config config.json
 from __future__ import annotations
 
 import json
+import typing as t
 from pathlib import Path
 
 from singer_sdk import Tap
@@ -65,7 +66,10 @@ class ReferenceTap(Tap):
     """Eleven streams, nothing more."""
 
     name = "tap-reference"
-    config_jsonschema = {"type": "object", "properties": {"base_url": {"type": "string"}, "api_key": {"type": "string"}}}
+    config_jsonschema: t.ClassVar[dict] = {
+        "type": "object",
+        "properties": {"base_url": {"type": "string"}, "api_key": {"type": "string"}},
+    }
 
     def discover_streams(self):  # noqa: ANN201, D102
         classes = {

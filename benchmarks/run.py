@@ -35,6 +35,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing_extensions import Self
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 KEY = "sandbox-key"
@@ -58,13 +60,14 @@ class SandboxProcess:
     def __init__(self, *args: str) -> None:
         self.args = args
 
-    def __enter__(self) -> SandboxProcess:
+    def __enter__(self) -> Self:
         limit = [] if "--rate-limit" in self.args else ["--rate-limit", "0"]
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [PY, "-m", "tap_lms.sandbox", "--port", "0", *limit, *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
         )
-        assert self.process.stdout is not None
+        if self.process.stdout is None:
+            raise RuntimeError("the sandbox's stdout is not a pipe")
         self.url = self.process.stdout.readline().strip()
         return self
 
@@ -87,7 +90,7 @@ def measure(command: list[str]) -> Result:
     """Run `command` with stdout to a file; wall, CPU and peak RSS from wait4."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)  # noqa: S603
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         if status != 0:
@@ -106,7 +109,7 @@ def tap_lms(url: str, workdir: Path, **settings: object) -> list[str]:
 
 
 def contenders(url: str, workdir: Path) -> dict[str, list[str]]:
-    """bare loop, reference SDK tap, tap-lms (defaults)."""
+    """Bare loop, reference SDK tap, tap-lms (defaults)."""
     reference_config = workdir / "reference.json"
     reference_config.write_text(json.dumps({"base_url": url, "api_key": KEY}))
     return {
@@ -137,23 +140,23 @@ def table(title: str, results: dict[str, Result], baseline: str, *, speedup: boo
     """Print one scenario: CPU relative to `baseline`, or (speedup) how many times faster than it."""
     base = results[baseline]
     label = f"× faster than {baseline}" if speedup else f"CPU ÷ {baseline}"
-    print(f"\n### {title}\n")  # noqa: T201
-    print(f"| contender | wall s | CPU s | records/s | peak RSS MB | {label} |")  # noqa: T201
-    print("|---|---:|---:|---:|---:|---:|")  # noqa: T201
+    print(f"\n### {title}\n")
+    print(f"| contender | wall s | CPU s | records/s | peak RSS MB | {label} |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         rate = r.records / r.wall if r.wall else 0
         ratio = base.wall / r.wall if speedup else r.cpu / base.cpu
-        print(f"| {name} | {r.wall:.2f} | {r.cpu:.2f} | {rate:,.0f} | {r.rss_mb:.0f} | {ratio:.2f}× |")  # noqa: T201
+        print(f"| {name} | {r.wall:.2f} | {r.cpu:.2f} | {rate:,.0f} | {r.rss_mb:.0f} | {ratio:.2f}× |")
 
 
-def main() -> None:  # noqa: PLR0915
+def main() -> None:
     """Run the scenarios and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="one repeat")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
-    print(  # noqa: T201
+    print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}; medians of {repeat} run(s) in alternation."
     )
@@ -176,24 +179,24 @@ def main() -> None:  # noqa: PLR0915
                 results, "tap-lms, one request at a time", speedup=True,
             )
 
-        print("\n### The real API's limit: 120 requests a minute, tap-lms with nothing set (0 x 429 wanted)\n")  # noqa: T201
-        print("| API | requests | wall s | 429s | requests ÷ (2/s) |\n|---|---:|---:|---:|---:|")  # noqa: T201
+        print("\n### The real API's limit: 120 requests a minute, tap-lms with nothing set (0 x 429 wanted)\n")
+        print("| API | requests | wall s | 429s | requests ÷ (2/s) |\n|---|---:|---:|---:|---:|")
         for label, extra in (("sends RateLimit headers", ()), ("sends no rate-limit headers", ("--no-rate-headers",))):
             with SandboxProcess("--scale", "1", "--rate-limit", "120", "--rate-window", "60", *extra) as sandbox:
                 result = measure(tap_lms(sandbox.url, workdir))
                 statuses = sandbox.statuses()
-                print(f"| {label} | {len(statuses)} | {result.wall:.1f} | {statuses.count(429)} | "  # noqa: T201
+                print(f"| {label} | {len(statuses)} | {result.wall:.1f} | {statuses.count(429)} | "
                       f"{len(statuses) / 2:.1f} s ({result.records:,} records) |")
 
-        print("\n### Memory as the data grows (goal 4: 10× records, ≤ 1.2× peak RSS, < 120 MB)\n")  # noqa: T201
-        print("| records | wall s | CPU s | peak RSS MB |\n|---:|---:|---:|---:|")  # noqa: T201
+        print("\n### Memory as the data grows (goal 4: 10× records, ≤ 1.2× peak RSS, < 120 MB)\n")
+        print("| records | wall s | CPU s | peak RSS MB |\n|---:|---:|---:|---:|")
         sizes = {}
         for scale in ("1", "10"):
             with SandboxProcess("--scale", scale) as sandbox:
                 result = measure(tap_lms(sandbox.url, workdir, **UNPACED))
                 sizes[scale] = result
-                print(f"| {result.records:,} | {result.wall:.2f} | {result.cpu:.2f} | {result.rss_mb:.0f} |")  # noqa: T201
-        print(f"\nPeak RSS ratio, 10× data: {sizes['10'].rss_mb / sizes['1'].rss_mb:.2f}×")  # noqa: T201
+                print(f"| {result.records:,} | {result.wall:.2f} | {result.cpu:.2f} | {result.rss_mb:.0f} |")
+        print(f"\nPeak RSS ratio, 10× data: {sizes['10'].rss_mb / sizes['1'].rss_mb:.2f}×")
 
 
 if __name__ == "__main__":

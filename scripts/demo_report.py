@@ -36,38 +36,38 @@ def main() -> None:
         tables = [row[0] for row in db.execute(
             "select table_name from information_schema.tables where table_schema = %s order by 1", (SCHEMA,)
         )]
-        counts = {t: db.execute(f'select count(*), count(distinct id) from {SCHEMA}."{t}"').fetchone() for t in tables}  # noqa: S608
+        counts = {t: db.execute(f'select count(*), count(distinct id) from {SCHEMA}."{t}"').fetchone() for t in tables}
         courses = db.execute(COMPLETION_PER_COURSE).fetchall()
         products = db.execute(REVENUE_PER_PRODUCT).fetchall()
 
     total = sum(rows for rows, _ in counts.values())
     duplicates = sum(rows - distinct for rows, distinct in counts.values())
-    print(f"\ntap-lms demo: {total:,} rows in {len(counts)} PostgreSQL tables (schema {SCHEMA}), "  # noqa: T201
+    print(f"\ntap-lms demo: {total:,} rows in {len(counts)} PostgreSQL tables (schema {SCHEMA}), "
           f"meltano run took {seconds} s\n")
     width = max(map(len, counts), default=6)
-    print(f"  {'table':<{width}}  {'rows':>7}")  # noqa: T201
+    print(f"  {'table':<{width}}  {'rows':>7}")
     for table, (rows, _) in counts.items():
-        print(f"  {table:<{width}}  {rows:>7,}")  # noqa: T201
-    print(f"  duplicate ids: {duplicates} (every run merges on id)\n")  # noqa: T201
+        print(f"  {table:<{width}}  {rows:>7,}")
+    print(f"  duplicate ids: {duplicates} (every run merges on id)\n")
 
-    print("Enrollments and completion rate, the five courses most often completed:")  # noqa: T201
+    print("Enrollments and completion rate, the five courses most often completed:")
     for name, enrollments, done, progress in courses:
-        print(f"  {name:<24} {enrollments:>5} enrolled  {done:>5}% completed  {progress:>5}% average progress")  # noqa: T201
-    print("\nRevenue per product (completed orders), the top five:")  # noqa: T201
+        print(f"  {name:<24} {enrollments:>5} enrolled  {done:>5}% completed  {progress:>5}% average progress")
+    print("\nRevenue per product (completed orders), the top five:")
     for name, orders, revenue in products:
-        print(f"  {name:<24} {orders:>5} orders  ${revenue:>10,.2f}")  # noqa: T201
+        print(f"  {name:<24} {orders:>5} orders  ${revenue:>10,.2f}")
 
     runs = re.findall(r"\benrollments\s+INCREMENTAL\s+([\d,]+)", run_log.read_text(errors="replace"))
     read = runs[-1] if runs else None
     bookmark = _bookmark(state)
-    print(f"\nThis run read {read or '?'} enrollments; the bookmark for the next run is "  # noqa: T201
+    print(f"\nThis run read {read or '?'} enrollments; the bookmark for the next run is "
           f"updated_at {bookmark}. Run `make demo` again: only enrollments updated since then are read.")
     print(f"""
 Connect:  psql "{uri}"
           python -c "import psycopg; print(psycopg.connect('{uri}').execute('select count(*) from lms.orders').fetchone())"
 Meltano:  tap-lms-sandbox --port 8765 &   then   meltano --environment=demo run tap-lms target-postgres
 Stop:     make demo-stop    (the data stays in .demo/pgdata; `make demo` starts it again)
-""")  # noqa: T201
+""")
 
 
 def _bookmark(state: str) -> str:

@@ -1,6 +1,6 @@
 """Regenerate the README's settings table from `tap-lms --about --format markdown`.
 
-tests/test_docs.py fails when the two differ; run this after changing a setting.
+tests/unit/test_docs.py fails when the two differ; run this after changing a setting.
 """
 
 from __future__ import annotations

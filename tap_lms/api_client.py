@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import time
 import typing as t
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -29,6 +28,10 @@ from tap_lms.redaction import redact
 from tap_lms.retry import RETRY_STATUSES, TRANSPORT_ERRORS, RetryableResponse, parse_retry_after, wait_times
 
 if t.TYPE_CHECKING:
+    import logging
+
+    from backoff.types import Details
+
     from tap_lms.progress import RunReport
 
 #: Same-origin redirects followed within one try (a moved path, a trailing slash).
@@ -142,19 +145,19 @@ class ApiClient:
             self.report.count(stream, requests=1)
             raise
         gate.leave(sequence, response.status_code, response.headers)
-        self.report.count(stream, requests=1, rate_limited=int(response.status_code == 429))  # noqa: PLR2004
+        self.report.count(stream, requests=1, rate_limited=int(response.status_code == 429))
         timing = (response.headers.get("Date"), response.elapsed, sent_at)
         status = response.status_code
         if status in RETRY_STATUSES:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if status == 429 and retry_after:  # noqa: PLR2004 - the key's limit: every thread waits
+            if status == 429 and retry_after:
                 gate.hold_for(retry_after)
-            if retry_after is None and status == 429:  # noqa: PLR2004
+            if retry_after is None and status == 429:
                 retry_after = reset_seconds(response.headers)
             raise RetryableResponse(
                 f"{_status_text(response)}{_body_preview(response)}", status=status, retry_after=retry_after
             )
-        if status >= 400:  # noqa: PLR2004
+        if status >= 400:
             hint = _STATUS_HINTS.get(status, _status_text(response))
             raise _FatalResponse(status, f"{hint}{_body_preview(response)}")
         try:
@@ -201,7 +204,7 @@ class ApiClient:
         follow.prepare_url(target, params)
         return follow
 
-    def _log_retry(self, details: dict) -> None:
+    def _log_retry(self, details: Details) -> None:
         stream = details["args"][1]
         self.report.count(stream, retries=1)
         failure = details.get("exception")

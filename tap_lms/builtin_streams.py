@@ -1,4 +1,4 @@
-"""The eleven built-in streams of seed 004, as rows of data.
+"""The eleven built-in streams of seed 004, as rows of data (`builtin_streams.json`).
 
 Each row names a stream, its API path and what it holds. Everything else is
 shared by all eleven (page-number paging, records under `items`, key `id`), so a
@@ -17,8 +17,10 @@ setting can turn that off).
 
 from __future__ import annotations
 
+import json
 import typing as t
 from dataclasses import dataclass
+from importlib import resources
 
 #: What every built-in shares: where the records are, how pages are asked for, the key.
 RECORDS_SELECTOR = "items"
@@ -62,29 +64,15 @@ class BuiltinStream:
         return {"name": self.name, "endpoint": endpoint, "primary_key": list(PRIMARY_KEY), "write_disposition": "merge"}
 
 
-#: In sync order: a parent before the streams read per its records.
-BUILTINS: tuple[BuiltinStream, ...] = (
-    BuiltinStream("courses", "/v1/courses", "Courses: the catalogue of learning content."),
-    BuiltinStream("users", "/v1/users", "Users: learners, instructors and administrators."),
-    BuiltinStream("promotions", "/v1/promotions", "Promotions: discount campaigns that coupons belong to."),
-    BuiltinStream("categories", "/v1/collections", "Categories: groupings of products (the API calls them collections)."),
-    BuiltinStream(
-        "reviews", "/v1/course_reviews", "Reviews: learners' course reviews.",
-        scoped_by=ParentScope("courses", "id", "course_id"),
-    ),
-    BuiltinStream(
-        "enrollments", "/v1/enrollments", "Enrollments: a user's access to and progress in a course.",
-        replication_key="updated_at", incremental_param="query[updated_after]",
-    ),
-    BuiltinStream("groups", "/v1/groups", "Groups: cohorts of users, e.g. a team or a class."),
-    BuiltinStream("instructors", "/v1/instructors", "Instructors: the people shown as teaching courses."),
-    BuiltinStream("orders", "/v1/orders", "Orders: purchases, with their line items."),
-    BuiltinStream("products", "/v1/products", "Products: what is sold (courses, bundles), with prices."),
-    BuiltinStream(
-        "coupons", "/v1/coupons", "Coupons: redeemable codes of a promotion.",
-        scoped_by=ParentScope("promotions", "id", "promotion_id"),
-    ),
-)
+def _load() -> tuple[BuiltinStream, ...]:
+    rows = json.loads(resources.files("tap_lms").joinpath("builtin_streams.json").read_text(encoding="utf-8"))["streams"]
+    return tuple(
+        BuiltinStream(**{**row, "scoped_by": ParentScope(**row["scoped_by"]) if "scoped_by" in row else None}) for row in rows
+    )
+
+
+#: In sync order: a parent before the streams read per its records (the rows of builtin_streams.json).
+BUILTINS: tuple[BuiltinStream, ...] = _load()
 
 #: Built-in streams by name, in sync order.
 BUILTIN_STREAMS: dict[str, BuiltinStream] = {builtin.name: builtin for builtin in BUILTINS}

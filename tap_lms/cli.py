@@ -9,8 +9,8 @@ or an API that stays down is not a bug in the tap, so those end here in a single
 from __future__ import annotations
 
 import json
-import os
 import sys
+from pathlib import Path
 
 import simplejson  # the SDK reads --catalog and --state with it
 from singer_sdk import exceptions as sdk_errors
@@ -39,7 +39,7 @@ def main() -> None:
         code = exc.code
     sys.stdout.flush()
     if progress.LAST_RUN is not None:
-        stopped = f"stopped by signal (exit {code})" if isinstance(code, int) and code > 128 else None  # noqa: PLR2004
+        stopped = f"stopped by signal (exit {code})" if isinstance(code, int) and code > 128 else None
         progress.LAST_RUN.print_summary(failure=str(error) if error else stopped)
     if error is not None:
         print(f"tap-lms: error: {error}", file=sys.stderr, flush=True)  # noqa: T201
@@ -73,7 +73,7 @@ def check_input_files(args: list[str]) -> list[str]:
         if option == "--config" and value == "ENV":
             kept += [option, value]
             continue
-        if option == "--state" and not os.path.exists(value):
+        if option == "--state" and not Path(value).exists():
             print(f"tap-lms: state file '{value}' does not exist yet: starting without state", file=sys.stderr)  # noqa: T201
             continue
         _check_json_object(_INPUT_FILES[option], value)
@@ -83,8 +83,7 @@ def check_input_files(args: list[str]) -> list[str]:
 
 def _check_json_object(kind: str, path: str) -> None:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         msg = f"cannot read the {kind} file '{path}': {exc.strerror or exc}"
         raise ConfigurationError(msg) from None
@@ -97,9 +96,9 @@ def _check_json_object(kind: str, path: str) -> None:
     if not isinstance(payload, dict):
         msg = f"cannot read the {kind} file '{path}': it must hold a JSON object, not a {type(payload).__name__}"
         raise ConfigurationError(msg)
-    problem = _state_problem(payload) if kind == "state" else None
-    if problem:
-        msg = f"cannot read the state file '{path}': {problem} (write a Singer STATE value, or delete the file)"
+    state_problem = _state_problem(payload) if kind == "state" else None
+    if state_problem:
+        msg = f"cannot read the state file '{path}': {state_problem} (write a Singer STATE value, or delete the file)"
         raise ConfigurationError(msg)
 
 

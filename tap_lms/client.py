@@ -14,6 +14,7 @@ record loop, record and state writing) is in `tap_lms.sdk_glue`, the base class.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import typing as t
 from functools import cached_property, partial
@@ -26,7 +27,7 @@ from tap_lms.data_selector import select_value
 from tap_lms.errors import APIRequestError, ConfigurationError
 from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
 from tap_lms.page import Page, fingerprint, page_records
-from tap_lms.pagination import PaginationError, Paginator, SinglePagePaginator, build_paginator
+from tap_lms.pagination import PaginationError, Paginator, SinglePagePaginator
 from tap_lms.prefetch import ReadAhead
 from tap_lms.sdk_glue import SDKStream
 
@@ -47,10 +48,10 @@ FUTURE_BOOKMARK_TOLERANCE = dt.timedelta(days=1)
 class LMSStream(SDKStream):
     """Base class of every tap-lms stream: declarations in, Singer records out."""
 
-    #: Seed-style paginator entry; `limit` defaults to the `page_size` setting.
-    paginator_spec: t.ClassVar[dict[str, t.Any] | str] = {"type": "page_number"}
-    #: Where the records sit in a response body (seed 004: `items`).
-    records_selector: t.ClassVar[str | None] = "items"
+    #: The stream's paginator, built once from its resource entry (`limit` defaulting to `page_size`).
+    paginator: t.ClassVar[Paginator]
+    #: Where the records sit in a response body (seed 004: `items`; None: the body is the list).
+    records_selector: t.ClassVar[str | None]
     #: Static query parameters sent with every request of the stream.
     static_params: t.ClassVar[dict[str, t.Any]] = {}
     #: Child streams only: the context key holding the parent's value, and the query
@@ -101,29 +102,15 @@ class LMSStream(SDKStream):
         """Seconds per request (`request_timeout`)."""
         return float(self.runtime.settings.request_timeout)
 
-    # --- what the operator sees (tap_lms.progress) --------------------------------
-
     @property
     def _report(self) -> RunReport:
+        """Progress lines and the closing summary (tap_lms.progress)."""
         return self.runtime.report
 
-    def sync(self, context: Context | None = None) -> None:
-        """The SDK's sync, timed and accounted for in the run's progress and summary."""
-        self._report.start(self.name, self.replication_method)
-        try:
-            super().sync(context)
-        except Exception as exc:
-            self._report.finish(self.name, error=str(exc))
-            raise
-        if context is None:
-            state = self.stream_state
-            bookmark = state.get("replication_key_value")
-            if bookmark is None and state.get("partitions"):
-                bookmark = f"{len(state['partitions'])} partitions"
-            self._report.finish(self.name, bookmark=None if bookmark is None else str(bookmark))
+    # --- parents, children and a page's records on their way out --------------------
 
-    @property
-    def state_partitioning_keys(self) -> list[str] | None:
+    @property  # type: ignore[misc]  # read-only: a class's keys follow from its parent link
+    def state_partitioning_keys(self) -> list[str] | None:  # type: ignore[override]
         """A child keeps one bookmark per parent value, whatever else its context holds."""
         return [self.parent_context_key] if self.parent_context_key else None
 
@@ -131,7 +118,7 @@ class LMSStream(SDKStream):
         """The values this stream's children need from one of its records."""
         return {key: select_value(record, field) for key, field in self.child_context_fields.items()}
 
-    def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[dict | None]:
+    def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
         """Nothing for a stream without children (the SDK builds and copies a context per record)."""
         if self.child_streams:
             yield from super().generate_child_contexts(record, context)
@@ -170,7 +157,7 @@ class LMSStream(SDKStream):
 
     def get_replication_key_signpost(self, context: Context | None = None) -> None:  # noqa: ARG002
         """None here: the cap is written once the first response tells the server's time."""
-        return None
+        return
 
     def _cursor_filter(self, context: Context | None) -> t.Any:  # noqa: ANN401
         """The value of `incremental_param` for this pass, or None for no filter."""
@@ -208,12 +195,8 @@ class LMSStream(SDKStream):
     # --- the request loop ------------------------------------------------------
 
     def new_paginator(self) -> Paginator:
-        """A fresh paginator for one pass over the stream (one per parent context)."""
-        return build_paginator(
-            self.paginator_spec,
-            owner=self.name,
-            default_limit=self.runtime.settings.page_size,
-        )
+        """A fresh paginator for one pass over the stream (one per parent context): a copy of the built one."""
+        return copy.copy(self.paginator)
 
     def request_records(self, context: Context | None) -> t.Iterable[dict]:
         """Every record of the stream for `context` (the SDK's per-record interface)."""
@@ -235,44 +218,10 @@ class LMSStream(SDKStream):
         """
         paginator = self.new_paginator()
         self._filter_value = self._cursor_filter(context)
-        params: dict[str, t.Any] | None = paginator.first_params()
+        params = paginator.first_params()
         first, read_ahead = self._fetched_ahead(context, params)
-        received, reported_total, previous_page, pages_read = 0, None, None, 0
-        fetch_ahead = False
         try:
-            while params is not None:
-                first_page = pages_read == 0
-                future = first if first_page else read_ahead.take(params)
-                page = future.result() if future is not None else self._read_page(context, params)
-                pages_read += 1
-                self._page_fetched_at = page.fetched_at
-                if first_page:
-                    self._write_signpost(context, page.timing)
-                    fetch_ahead = self._worth_fetching_ahead(page)
-                    if fetch_ahead:
-                        self._start_prefetching_other_streams(context)
-                        if not read_ahead.planned_once:
-                            read_ahead.plan(paginator.remaining_params(page.body))
-                if fetch_ahead:
-                    self._plan_child_first_pages(page.records)
-                content = fingerprint(page.records)
-                if content is not None and content == previous_page:
-                    reason = "this page repeats the records of the previous page; stopped instead of looping"
-                    raise APIRequestError(stream=self.name, path=page.display_path, status=200, reason=reason)
-                previous_page = content
-                received += len(page.records)
-                reported_total = paginator.total_records(page.body) or reported_total
-                self._count_page(context, page, paginator, reported_total)
-                read_ahead.top_up()
-                yield page
-                try:
-                    params = paginator.next_params(page.body, len(page.records))
-                except PaginationError as exc:
-                    reason = str(exc)
-                    raise APIRequestError(stream=self.name, path=page.display_path, status=200, reason=reason) from None
-                if getattr(paginator, "warning", None):
-                    self.logger.warning("Stream '%s': %s", self.name, paginator.warning)
-                    paginator.warning = None
+            yield from self._pages(context, paginator, params, first, read_ahead)
         except GeneratorExit:  # the consumer stopped early (a record limit, a dry run): not a failure
             raise
         except BaseException:
@@ -285,13 +234,70 @@ class LMSStream(SDKStream):
                 # Every child pass of this stream's records has run: what was fetched for none is dropped
                 # (records a parent's post_process filtered out), and its share of the budget comes back.
                 self.runtime.child_first_pages.close()
-        if reported_total is not None and reported_total != received:
-            note = (
-                f"the API reported {reported_total} records, {received} arrived (normal if records were added or "
-                "deleted during the sync; otherwise the API's paging lost or repeated some)"
-            )
-            self.logger.warning("Stream '%s'%s: %s", self.name, f" {dict(context)}" if context else "", note)
-            self._stats.notes.append(note if context is None else f"{dict(context)}: {note}")
+
+    def _pages(
+        self,
+        context: Context | None,
+        paginator: Paginator,
+        params: dict[str, t.Any] | None,
+        first: Future | None,
+        read_ahead: ReadAhead,
+    ) -> t.Iterator[Page]:
+        """The loop of `request_pages`: fetch (or take what was fetched ahead), check, count, yield, ask what is next."""
+        received, reported_total, previous_page, fetch_ahead, pages_read = 0, None, None, False, 0
+        while params is not None:
+            future = first if pages_read == 0 else read_ahead.take(params)
+            page = future.result() if future is not None else self._read_page(context, params)
+            pages_read += 1
+            self._page_fetched_at = page.fetched_at
+            if pages_read == 1:
+                fetch_ahead = self._after_first_page(context, paginator, page, read_ahead)
+            if fetch_ahead:
+                self._plan_child_first_pages(page.records)
+            content = fingerprint(page.records)
+            if content is not None and content == previous_page:
+                reason = "this page repeats the records of the previous page; stopped instead of looping"
+                raise APIRequestError(stream=self.name, path=page.display_path, status=200, reason=reason)
+            previous_page = content
+            received += len(page.records)
+            reported_total = paginator.total_records(page.body) or reported_total
+            self._count_page(context, page, paginator, reported_total)
+            read_ahead.top_up()
+            yield page
+            params = self._next_params(paginator, page)
+        self._reconcile(context, reported_total, received)
+
+    def _after_first_page(self, context: Context | None, paginator: Paginator, page: Page, read_ahead: ReadAhead) -> bool:
+        """Cap the bookmark at the server's clock; decide whether to fetch ahead, and plan it. True: fetch ahead."""
+        self._write_signpost(context, page.timing)
+        fetch_ahead = self._worth_fetching_ahead(page)
+        if fetch_ahead:
+            self._start_prefetching_other_streams(context)
+            if not read_ahead.planned_once:
+                read_ahead.plan(paginator.remaining_params(page.body))
+        return fetch_ahead
+
+    def _next_params(self, paginator: Paginator, page: Page) -> dict[str, t.Any] | None:
+        """What the paginator asks for after `page`; its doubts about the API's paging are logged."""
+        try:
+            params = paginator.next_params(page.body, len(page.records))
+        except PaginationError as exc:
+            raise APIRequestError(stream=self.name, path=page.display_path, status=200, reason=str(exc)) from None
+        if paginator.warning:
+            self.logger.warning("Stream '%s': %s", self.name, paginator.warning)
+            paginator.warning = None
+        return params
+
+    def _reconcile(self, context: Context | None, reported_total: int | None, received: int) -> None:
+        """Say so when the count received differs from the total the API reported."""
+        if reported_total is None or reported_total == received:
+            return
+        note = (
+            f"the API reported {reported_total} records, {received} arrived (normal if records were added or "
+            "deleted during the sync; otherwise the API's paging lost or repeated some)"
+        )
+        self.logger.warning("Stream '%s'%s: %s", self.name, f" {dict(context)}" if context else "", note)
+        self._stats.notes.append(note if context is None else f"{dict(context)}: {note}")
 
     def _count_page(
         self, context: Context | None, page: Page, paginator: Paginator, reported_total: int | None
@@ -312,19 +318,13 @@ class LMSStream(SDKStream):
     #: local API added 0.23 s of CPU to a 0.74 s sync and saved no wall time.
     FETCH_AHEAD_FROM = dt.timedelta(milliseconds=20)
 
-    @property
-    def _window(self) -> int:
-        """How many pages of this stream may be queued ahead (twice what may be in flight,
-        so the next requests are waiting in line when one finishes)."""
-        return 2 * self.runtime.max_concurrency
-
     def _worth_fetching_ahead(self, first_page: Page) -> bool:
         """Fetch ahead when requests may run in parallel and the API is slow enough to wait on."""
-        return self.runtime.max_concurrency > 1 and first_page.timing[1] >= self.FETCH_AHEAD_FROM
+        return self.runtime.concurrency.requests > 1 and first_page.timing[1] >= self.FETCH_AHEAD_FROM
 
     def _new_read_ahead(self, context: Context | None) -> ReadAhead:
         fetch = partial(self._read_page, context)
-        return ReadAhead(self.runtime.pool, self.runtime.budget, fetch, self._window)
+        return ReadAhead(self.runtime.pool, self.runtime.budget, fetch, self.runtime.concurrency.queued_per_stream)
 
     def _fetched_ahead(self, context: Context | None, params: dict[str, t.Any]) -> tuple[Future | None, ReadAhead]:
         """This stream's first page and pages ahead, if the tap already asked for them."""
@@ -397,7 +397,7 @@ class LMSStream(SDKStream):
     def query_params(self, context: Context | None, page_params: dict[str, t.Any]) -> dict[str, t.Any]:
         """Query parameters of one page, without the API key."""
         params = {**self.static_params, **page_params}
-        if self.parent_param and context is not None:
+        if self.parent_param and self.parent_context_key and context is not None:
             params[self.parent_param] = context.get(self.parent_context_key)
         if self.incremental_param and self._filter_value is not None:
             params[self.incremental_param] = self._filter_value
@@ -412,7 +412,7 @@ class LMSStream(SDKStream):
     @cached_property
     def _single_page(self) -> bool:
         """An endpoint answering one object (no paging) may select an object, not a list."""
-        return isinstance(self.new_paginator(), SinglePagePaginator)
+        return isinstance(self.paginator, SinglePagePaginator)
 
 
 def _not_before(moment: dt.datetime | None, floor: dt.datetime) -> bool:

@@ -11,12 +11,14 @@ warned about once per stream instead of once per record.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import math
 import re
 import typing as t
 
 from tap_lms.incremental import parse_timestamp
+
+if t.TYPE_CHECKING:
+    import logging
 
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -214,7 +216,7 @@ class RecordCoercer:
     def _compile_properties(self, properties: dict, prefix: str) -> dict[str, tuple[frozenset[type], Converter]]:
         return {name: self._compile(subschema, f"{prefix}{name}") for name, subschema in properties.items()}
 
-    def _compile(self, schema: dict, path: str) -> tuple[frozenset[type], Converter]:  # noqa: C901
+    def _compile(self, schema: dict, path: str) -> tuple[frozenset[type], Converter]:  # noqa: C901, PLR0911 - one case per JSON type
         types = _types_of(schema) - {"null"}
 
         def guarded(convert: Converter) -> Converter:
@@ -229,7 +231,7 @@ class RecordCoercer:
 
             return run
 
-        if not types or len(types) > 1 and "string" in types and "object" not in types:
+        if not types or (len(types) > 1 and "string" in types and "object" not in types):
             # Free-form or string-tolerant unions: nothing to enforce.
             return frozenset({object}) | _ANY, _identity
         if "object" in types:

@@ -16,8 +16,8 @@ import typing as t
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from tap_lms.errors import ConfigurationError, reject_unknown_keys
 from tap_lms.data_selector import MISSING, select_value
+from tap_lms.errors import ConfigurationError, reject_unknown_keys
 
 #: Where seed 004's API reports paging: {"meta": {"pagination": {...}}}.
 META_PAGINATION = "meta.pagination"
@@ -52,6 +52,9 @@ def _page_number(value: t.Any, page_param: str) -> int | None:  # noqa: ANN401
 @dataclass
 class SinglePagePaginator:
     """One request, whatever it returns."""
+
+    #: What a paginator found odd in the API's paging (logged once by the stream, then cleared).
+    warning: str | None = None
 
     def first_params(self) -> dict[str, t.Any]:
         """No paging parameters."""
@@ -115,7 +118,7 @@ class PageNumberPaginator:
         self._page = next_page
         return {self.page_param: next_page, self.limit_param: self.limit}
 
-    def _next_page(self, body: t.Any, record_count: int) -> int | None:  # noqa: ANN401
+    def _next_page(self, body: t.Any, record_count: int) -> int | None:  # noqa: ANN401, C901, PLR0911 - one case per stop signal, in order
         meta = select_value(body, META_PAGINATION)
         if record_count == 0:
             return self._after_empty_page(meta)
@@ -198,6 +201,7 @@ class OffsetPaginator:
     limit: int
     offset: int = 0
     offset_param: str = "offset"
+    warning: str | None = None
     limit_param: str = "limit"
     total_path: str | None = "total"
     _offset: int = 0

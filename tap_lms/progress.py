@@ -105,8 +105,11 @@ class RunReport:
             )
 
     def tick(self, name: str) -> None:
-        """After each page: a progress line on a stream's first page (when its total becomes known),
-        then whenever `interval` seconds have passed since the last line."""
+        """After each page: maybe a progress line.
+
+        One on a stream's first page (when its total becomes known), then whenever
+        `interval` seconds have passed since the last line.
+        """
         if self.interval <= 0:
             return
         now = self._clock()
@@ -177,7 +180,7 @@ class RunReport:
         right = {2, 3, 4, 5, 6, 7}
 
         def line(row: tuple[str, ...]) -> str:
-            cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+            cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
             return "  " + "  ".join(cells).rstrip()
 
         verdict = "FAILED" if failure else "finished"
@@ -205,7 +208,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _clock_text(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 

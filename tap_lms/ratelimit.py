@@ -153,10 +153,10 @@ class RequestGate:
         """A request is over: adapt the limit and the window budget to its answer."""
         with self._cond:
             self._in_flight -= 1
-            if status == 429:  # noqa: PLR2004
+            if status == 429:
                 self.limit = max(1, self.limit // 2)
                 self._successes = 0
-            elif status is not None and status < 400:  # noqa: PLR2004
+            elif status is not None and status < 400:
                 self._successes += 1
                 if self._successes >= self._RECOVER_AFTER and self.limit < self.max_concurrency:
                     self.limit += 1
@@ -170,7 +170,7 @@ class RequestGate:
     def _observe_window(self, sequence: int, status: int | None, headers: t.Mapping[str, str]) -> None:
         remaining = remaining_requests(headers)
         reset = reset_seconds(headers)
-        if remaining is None and status == 429 and reset is not None:  # noqa: PLR2004
+        if remaining is None and status == 429 and reset is not None:
             remaining = 0  # a 429 that says when the window resets: wait for it, every thread
         if remaining is None:
             return

@@ -59,7 +59,7 @@ def _redacting_factory(base_factory):  # noqa: ANN001, ANN202
             record.exc_info = None
         return record
 
-    factory._tap_lms_redacting = True  # type: ignore[attr-defined]
+    factory._tap_lms_redacting = True  # type: ignore[attr-defined]  # noqa: SLF001 - our own mark on the factory
     return factory
 
 

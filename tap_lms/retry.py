@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import math
 import typing as t
 
 import requests
@@ -24,7 +25,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, *range(520, 528), 530})
 MAX_RETRY_AFTER_SECONDS = 300.0
 
 #: Failures below the HTTP layer that a second try may well get past.
-TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
     ConnectionResetError,
     requests.exceptions.ConnectionError,
     requests.exceptions.Timeout,
@@ -33,7 +34,7 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class RetryableResponse(RetriableAPIError):
+class RetryableResponse(RetriableAPIError):  # noqa: N818 - named after the SDK's RetriableAPIError
     """A response worth another try; carries what the server asked us to wait."""
 
     def __init__(self, reason: str, *, status: int | None, retry_after: float | None = None) -> None:
@@ -60,7 +61,7 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.timezone.utc)
         seconds = (when - (now or dt.datetime.now(dt.timezone.utc))).total_seconds()
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
@@ -77,5 +78,5 @@ def wait_times(factor: float) -> t.Generator[float, BaseException | None, None]:
         retry_after = getattr(failure, "retry_after", None)
         # A server saying "now" (0, or a date in the past) gets our own backoff instead,
         # so a confused rate limiter cannot pull us into a tight retry loop.
-        failure = yield retry_after if retry_after else float(factor) ** attempt
+        failure = yield retry_after or float(factor) ** attempt
         attempt += 1

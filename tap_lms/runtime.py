@@ -21,6 +21,37 @@ if t.TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Concurrency:
+    """Every size that follows from `max_concurrency`, in one place."""
+
+    #: Requests in flight at once, across all streams (the setting, at least 1).
+    requests: int
+
+    @classmethod
+    def of(cls, max_concurrency: int) -> Concurrency:
+        """The sizes for the `max_concurrency` setting."""
+        return cls(max(1, int(max_concurrency)))
+
+    @property
+    def connections(self) -> int:
+        """Pooled HTTP connections: one per request in flight and two to spare, at least requests' default 10."""
+        return max(10, self.requests + 2)
+
+    @property
+    def unwritten_pages(self) -> int:
+        """Pages fetched ahead that may wait unwritten, across all streams: four per request in flight."""
+        return 4 * self.requests
+
+    @property
+    def queued_per_stream(self) -> int:
+        """Requests of one stream (or of one parent's child passes) queued ahead.
+
+        Twice what may be in flight, so the next are waiting in line when one finishes.
+        """
+        return 2 * self.requests
+
+
+@dataclass(frozen=True)
 class Runtime:
     """One sync's shared parts."""
 
@@ -32,8 +63,8 @@ class Runtime:
     report: RunReport
     #: The tap's Singer writer (buffered RECORD lines).
     writer: GenericSingerWriter
-    #: Requests allowed in flight at once (`max_concurrency`).
-    max_concurrency: int
+    #: Requests in flight at once, and the sizes that follow from it.
+    concurrency: Concurrency
     #: Worker threads fetching pages ahead, and how many pages may wait unwritten.
     pool: PagePool
     budget: Budget

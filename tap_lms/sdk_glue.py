@@ -74,8 +74,25 @@ class SDKStream(RESTStream):
     def _stats(self) -> StreamStats:
         return self.runtime.report.stream(self.name)
 
+    @override  # type: ignore[misc]  # final in the SDK: the one wrapper around it
+    def sync(self, context: Context | None = None) -> None:
+        """The SDK's sync, timed and accounted for in the run's progress and summary."""
+        report = self.runtime.report
+        report.start(self.name, self.replication_method)
+        try:
+            super().sync(context)
+        except Exception as exc:
+            report.finish(self.name, error=str(exc))
+            raise
+        if context is None:
+            state = self.stream_state
+            bookmark = state.get("replication_key_value")
+            if bookmark is None and state.get("partitions"):
+                bookmark = f"{len(state['partitions'])} partitions"
+            report.finish(self.name, bookmark=None if bookmark is None else str(bookmark))
+
     @override
-    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:  # noqa: ANN401
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
         """The SDK's log, less its "An unhandled error occurred" line before an expected failure.
 
         A rejected key or an API that stays down is reported by the CLI in one
@@ -136,7 +153,8 @@ class SDKStream(RESTStream):
         if not self._is_plain_stream:
             super()._write_record_message(record)
             return
-        self.runtime.writer.add_record(self.name, record, self._stream_version, self._page_fetched_at)
+        writer = t.cast("BufferedSingerWriter", self.runtime.writer)  # `_is_plain_stream` checked its type
+        writer.add_record(self.name, record, self._stream_version, self._page_fetched_at)
         self.state_manager.is_flushed = False
 
     @override
@@ -252,8 +270,17 @@ class SDKTap(Tap):
     def settings_checked(self) -> None:
         """Called once the settings are filled in and (before a sync) validated."""
 
+    @override  # type: ignore[misc]  # final in the SDK: `--test` is tap-lms's own check
+    def run_connection_test(self) -> bool:
+        """`--test`: tap-lms's own check (`check_connection`) instead of the SDK's sync of one record per stream."""
+        return self.check_connection()
+
+    def check_connection(self) -> bool:
+        """One verdict per stream; True if every stream passed (`tap_lms.tap.TapLMS`)."""
+        raise NotImplementedError
+
     @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM / SIGINT: write the last safe STATE, then exit 128+signal (not 0: the sync did not finish).
 
         The state written holds finished streams' bookmarks and, for the interrupted

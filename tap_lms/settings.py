@@ -1,8 +1,9 @@
 """The tap's settings: one typed, frozen `Settings` object, its schema (what `--about` shows), its validation.
 
-`Settings` is the only home of the settings' defaults: the JSON Schema the SDK
-and Meltano read is generated from its fields, and the rest of the tap reads a
-`Settings` instance (`TapLMS.settings`) instead of looking names up in the config dict.
+`Settings` is the only home of the settings' types and defaults; what each
+setting means is data in `settings.json`. The JSON Schema the SDK and Meltano
+read is the two put together, and the rest of the tap reads a `Settings`
+instance (`TapLMS.settings`) instead of looking names up in the config dict.
 
 Validation turns every mistake into one sentence that names the setting, before
 any request is sent. The SDK's own validation would print a list of JSON Schema
@@ -15,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import json
 import typing as t
 from dataclasses import dataclass
+from importlib import resources
 from urllib.parse import urlparse
 
 from jsonschema import Draft7Validator
-from singer_sdk import typing as th
 
 from tap_lms.coercion import number_from_text
 from tap_lms.errors import ConfigurationError
@@ -29,153 +31,38 @@ from tap_lms.errors import ConfigurationError
 DEFAULT_REQUESTS_PER_MINUTE = 120
 
 
-def _setting(  # noqa: PLR0913 - one keyword per column of the settings table
-    kind: t.Any,  # noqa: ANN401 - a singer_sdk.typing type, a class or an instance
-    title: str,
-    description: str,
-    *,
-    default: t.Any = None,  # noqa: ANN401
-    required: bool = False,
-    secret: bool = False,
-    allowed: list[str] | None = None,
-) -> t.Any:  # noqa: ANN401 - a dataclass field
-    """One setting: its default, and what the schema says of it (kept in the field's metadata)."""
-    metadata = {"kind": kind, "title": title, "description": description, "secret": secret, "allowed": allowed}
-    if required:  # no default in the schema; "" (not given) lets `--discover` and `--about` run without it
-        return dataclasses.field(default="", metadata={**metadata, "required": True})
-    if isinstance(default, dict):
-        return dataclasses.field(default_factory=lambda: dict(default), metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+#: What `--about`, Meltano and the README say of each setting: its JSON Schema less the default (data, beside this file).
+_DESCRIBED: dict = json.loads(resources.files("tap_lms").joinpath("settings.json").read_text(encoding="utf-8"))
+#: The value of a required setting not given: `--discover` and `--about` run without it, a sync does not.
+_NOT_GIVEN = ""
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every tap-lms setting, typed, with its default."""
+    """Every tap-lms setting, typed, with its default: the only place a default is written."""
 
-    api_key: str = _setting(
-        th.StringType, "API key", "The API key. Never logged; masked in every message.", required=True, secret=True
-    )
-    base_url: str = _setting(
-        th.StringType,
-        "Base URL",
-        "Root of the API, e.g. `https://api.example.com`; stream paths start with `/v1/`.",
-        required=True,
-    )
-    api_key_location: str = _setting(
-        th.StringType,
-        "API key location",
-        "Where the key is sent: an HTTP `header` or a `query` string parameter.",
-        default="header",
-        allowed=["header", "query"],
-    )
-    api_key_name: str = _setting(
-        th.StringType,
-        "API key name",
-        "Name of the header or query parameter carrying the key, e.g. `X-Auth-API-Key`.",
-        default="api_key",
-    )
-    headers: dict[str, str] = _setting(
-        th.ObjectType(additional_properties=th.StringType),
-        "Extra headers",
-        "Extra HTTP headers sent with every request, e.g. a site or tenant header. "
-        "Treated as secret: their values are masked in every message.",
-        default={},
-        secret=True,
-    )
-    page_size: int = _setting(
-        th.IntegerType,
-        "Page size",
-        "Records requested per page (the `limit` parameter), at least 1; the LMS API allows at most 250.",
-        default=250,
-    )
-    start_date: str | None = _setting(
-        th.DateTimeType, "Start date", "Earliest data to extract, where the API can filter by date (ISO 8601)."
-    )
-    max_retries: int = _setting(
-        th.IntegerType,
-        "Max retries",
-        "Retries after the first try of a request (429, 500, 502, 503, 504, a CDN's 520-527 and 530, dropped "
-        "connections).",
-        default=3,
-    )
-    backoff_factor: float = _setting(
-        th.NumberType,
-        "Backoff factor",
-        "Exponential backoff: waits factor, factor², factor³ … seconds; a server's Retry-After wins.",
-        default=2,
-    )
-    request_timeout: float = _setting(
-        th.NumberType,
-        "Request timeout",
-        "Seconds to wait for one response before it counts as a failed try.",
-        default=60,
-    )
-    max_response_mb: float = _setting(
-        th.NumberType,
-        "Max response size (MB)",
-        "Largest response body read, in MB after decompression; a larger one (an endless or "
-        "decompression-bomb body) stops the sync with an error instead of filling memory.",
-        # A page of 250 records is about 1 MB; a response 64 times that is not a page of records.
-        default=64,
-    )
-    max_concurrency: int = _setting(
-        th.IntegerType,
-        "Max concurrency",
-        "Requests in flight at once, across all streams: pages the API says exist are fetched ahead, and "
-        "the first pages of later streams while earlier ones are written (records stay in order). "
-        "Halved on every 429, recovered gradually. 1 = one request at a time.",
-        default=10,
-    )
-    max_requests_per_minute: float | None = _setting(
-        th.NumberType,
-        "Max requests per minute",
-        "Pace all requests of the sync to this rate (spaced evenly), so an API enforcing it never answers "
-        f"429. Unset: {DEFAULT_REQUESTS_PER_MINUTE} a minute (the LMS API's limit) until a response carries "
-        "RateLimit-Remaining headers, which then set the pace. 0: no pacing. Rate-limit headers and 429s "
-        "are obeyed in every case.",
-    )
-    scope_by_parent: bool = _setting(
-        th.BooleanType,
-        "Scope reviews and coupons by parent",
-        "Read `reviews` once per course (`course_id`) and `coupons` once per promotion (`promotion_id`), as "
-        "the LMS API requires; each record carries its parent's id. false: read each endpoint once, "
-        "unscoped, for an API that allows it.",
-        default=True,
-    )
-    unknown_fields: str = _setting(
-        th.StringType,
-        "Unknown fields",
-        "Top-level fields the API sends that a stream's schema does not name: `keep` puts them in the "
-        "record's `_extra_fields` object (a JSON column in the target), `drop` leaves them out. Both warn "
-        "once per field.",
-        default="keep",
-        allowed=["keep", "drop"],
-    )
-    progress_interval: float = _setting(
-        th.NumberType,
-        "Progress interval",
-        "Seconds between progress lines on stderr (records, pages, percent and ETA when the API reports "
-        "totals, rate). 0 turns them off; the summary at the end is always written.",
-        default=5,
-    )
-    metrics_log_level: str = _setting(
-        th.StringType,
-        "Metrics log level",
-        "Level of the SDK's JSON METRIC log lines; WARNING hides them.",
-        default="INFO",
-        allowed=["DEBUG", "INFO", "WARNING", "ERROR"],
-    )
-    resources: list[t.Any] | None = _setting(
-        th.ArrayType(th.CustomType({"type": ["string", "object"]})),
-        "Resources",
-        "Streams to extract, in the seeds' dlt `rest_api` shape: built-in names (`\"courses\"`) or objects "
-        "with `name`, `endpoint` (`path`, `params`, `data_selector`, `paginator`), `primary_key`, "
-        "`write_disposition`, `schema`. Absent: the eleven built-in streams.",
-    )
-    resource_defaults: dict[str, t.Any] | None = _setting(
-        th.ObjectType(), "Resource defaults", "Deep-merged under every entry of `resources`; an entry's own values win."
-    )
-    user_agent: str | None = _setting(th.StringType, "User agent", "User-Agent header; defaults to `tap-lms/<version>`.")
+    api_key: str = _NOT_GIVEN
+    base_url: str = _NOT_GIVEN
+    api_key_location: str = "header"
+    api_key_name: str = "api_key"
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    page_size: int = 250
+    start_date: str | None = None
+    max_retries: int = 3
+    backoff_factor: float = 2
+    request_timeout: float = 60
+    #: A page of 250 records is about 1 MB; a response 64 times that is not a page of records.
+    max_response_mb: float = 64
+    max_concurrency: int = 10
+    #: None: DEFAULT_REQUESTS_PER_MINUTE until the API's headers tell its budget (see `provisional_rate`).
+    max_requests_per_minute: float | None = None
+    scope_by_parent: bool = True
+    unknown_fields: str = "keep"
+    progress_interval: float = 5
+    metrics_log_level: str = "INFO"
+    resources: list[t.Any] | None = None
+    resource_defaults: dict[str, t.Any] | None = None
+    user_agent: str | None = None
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
@@ -184,12 +71,12 @@ class Settings:
         Whole numbers are read as `int` where the setting is an integer (JSON Schema
         lets 10.0 pass as one); values of other settings, such as the SDK's own, stay in the config.
         """
-        values = {}
+        values: dict[str, t.Any] = {}
         for f in dataclasses.fields(cls):
             value = config.get(f.name)
             if value is None:
                 continue
-            if f.metadata["kind"] is th.IntegerType and isinstance(value, float) and value.is_integer():
+            if f.type == "int" and isinstance(value, float) and value.is_integer():
                 value = int(value)
             values[f.name] = value
         return cls(**values)
@@ -205,26 +92,29 @@ class Settings:
         return DEFAULT_REQUESTS_PER_MINUTE if self.max_requests_per_minute is None else None
 
 
+def default_of(name: str) -> t.Any:  # noqa: ANN401
+    """The default of setting `name`, as `Settings` declares it (None: no default)."""
+    f = next(f for f in dataclasses.fields(Settings) if f.name == name)
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return None if default in (None, _NOT_GIVEN) else default
+
+
 def settings_schema() -> dict:
-    """The JSON Schema of `Settings`, generated from its fields."""
-    properties = []
-    for f in dataclasses.fields(Settings):
-        meta = f.metadata
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        extra = {} if default is None or meta.get("required") else {"default": default}
-        properties.append(
-            th.Property(
-                f.name,
-                meta["kind"],
-                required=bool(meta.get("required")),
-                secret=meta["secret"],
-                allowed_values=meta["allowed"],
-                title=meta["title"],
-                description=meta["description"],
-                **extra,
-            )
-        )
-    return th.PropertiesList(*properties).to_dict()
+    """The JSON Schema of the settings: `settings.json`'s descriptions with `Settings`' defaults."""
+    properties = {}
+    for name, described in _DESCRIBED["properties"].items():
+        prop = {}
+        for key, value in described.items():
+            prop[key] = value
+            if key == "title" and default_of(name) is not None:
+                prop["default"] = default_of(name)
+        properties[name] = prop
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(_DESCRIBED["required"]),
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+    }
 
 
 SETTINGS_SCHEMA: dict = settings_schema()

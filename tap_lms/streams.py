@@ -31,7 +31,7 @@ def stream_class(spec: ResourceSpec, schema: dict, *, keep_unknown: bool = True)
         "name": spec.name,
         "path": spec.path,
         "records_selector": spec.data_selector,
-        "paginator_spec": spec.paginator,
+        "paginator": spec.paginator,
         "static_params": dict(spec.static_params),
         "primary_keys": list(spec.primary_key),
         "schema": schema,
@@ -56,9 +56,11 @@ def link_children(classes: dict[str, type[LMSStream]], specs: t.Sequence[Resourc
         child, parent = classes[spec.name], classes[spec.parent.parent]
         child.parent_stream_type = parent
         parent.child_context_fields[spec.parent.context_key] = spec.parent.field
-        properties = child.schema.setdefault("properties", {})
+        # On the class, before any instance exists, `schema` is the dict `stream_class` set.
+        child_schema, parent_schema = t.cast("dict", child.schema), t.cast("dict", parent.schema)
+        properties = child_schema.setdefault("properties", {})
         if spec.parent.context_key not in properties:
-            parent_field = parent.schema.get("properties", {}).get(spec.parent.field, {})
+            parent_field = parent_schema.get("properties", {}).get(spec.parent.field, {})
             field_type = parent_field.get("type", ["string", "null"])
             field_type = [field_type] if isinstance(field_type, str) else list(field_type)
             properties[spec.parent.context_key] = {"type": sorted(set(field_type) | {"null"})}

@@ -7,7 +7,6 @@ import logging
 import typing as t
 from functools import cached_property
 
-import click
 import requests
 
 from tap_lms import progress, redaction
@@ -22,13 +21,14 @@ from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
 from tap_lms.progress import RunReport
 from tap_lms.ratelimit import RequestGate
 from tap_lms.resources import ResourceSpec, in_dependency_order, parse_resources
-from tap_lms.runtime import Runtime
+from tap_lms.runtime import Concurrency, Runtime
 from tap_lms.sdk_glue import SDKTap
 from tap_lms.settings import SETTINGS_SCHEMA, Settings
 from tap_lms.streams import link_children, stream_class
 
 if t.TYPE_CHECKING:
 
+    import click
     from singer_sdk.streams import Stream
 
 redaction.install()
@@ -62,17 +62,17 @@ class TapLMS(SDKTap):
         progress.LAST_RUN = report
         return report
 
-    @property
-    def max_concurrency(self) -> int:
-        """Requests allowed in flight at once (the `max_concurrency` setting, at least 1)."""
-        return max(1, int(self.settings.max_concurrency))
+    @cached_property
+    def concurrency(self) -> Concurrency:
+        """Requests in flight at once (the `max_concurrency` setting) and every size that follows from it."""
+        return Concurrency.of(self.settings.max_concurrency)
 
     @cached_property
     def request_gate(self) -> RequestGate:
         """Concurrency, pacing and rate-limit pauses, shared by every stream of this tap."""
         settings = self.settings
         return RequestGate(
-            max_concurrency=self.max_concurrency,
+            max_concurrency=self.concurrency.requests,
             requests_per_minute=settings.max_requests_per_minute or None,
             provisional_rate=settings.provisional_rate,
         )
@@ -100,8 +100,7 @@ class TapLMS(SDKTap):
     def http_session(self) -> requests.Session:
         """One connection pool for every stream and worker thread, sized for `max_concurrency`."""
         session = requests.Session()
-        size = max(10, self.max_concurrency + 2)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=size)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=self.concurrency.connections)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -120,18 +119,19 @@ class TapLMS(SDKTap):
     @cached_property
     def runtime(self) -> Runtime:
         """What every stream shares in this run: the API client, pools, budgets, report, writer."""
-        pool, budget = PagePool(self.max_concurrency), Budget(4 * self.max_concurrency)  # 4 pages per request in flight
+        concurrency = self.concurrency
+        pool, budget = PagePool(concurrency.requests), Budget(concurrency.unwritten_pages)
         streams = self.streams
         return Runtime(
             settings=self.settings,
             api=self.api_client,
             report=self.report,
             writer=self.message_writer,
-            max_concurrency=self.max_concurrency,
+            concurrency=concurrency,
             pool=pool,
             budget=budget,
             first_pages=FirstPages(lambda: [s for s in streams.values() if isinstance(s, LMSStream)]),
-            child_first_pages=ChildFirstPages(pool, budget, 2 * self.max_concurrency),
+            child_first_pages=ChildFirstPages(pool, budget, concurrency.queued_per_stream),
         )
 
     @classmethod
@@ -147,7 +147,7 @@ class TapLMS(SDKTap):
                 )
         return command
 
-    def run_connection_test(self) -> bool:
+    def check_connection(self) -> bool:
         """`--test`: one verdict line per stream (reachable, authorised, first page parsed, records found).
 
         Reads only the first page of each stream (for a parent-scoped stream, that of its
@@ -174,17 +174,18 @@ class TapLMS(SDKTap):
         try:
             context = None
             if stream.parent_stream_type is not None:
-                parent = next(s for s in self.streams.values() if type(s) is stream.parent_stream_type)
-                context = stream.sample_parent_context(parent, parent.child_context_fields[stream.parent_context_key])
+                parent = t.cast("LMSStream", next(s for s in self.streams.values() if type(s) is stream.parent_stream_type))
+                key = str(stream.parent_context_key)  # a child stream always has one
+                context = stream.sample_parent_context(parent, parent.child_context_fields[key])
                 if context is None:
                     return True, f"skipped: its parent '{parent.name}' has no records to read it for"
             records = stream.sample_records(context)
         except APIRequestError as exc:
             if exc.status is None:
                 return False, f"{_UNREACHABLE} ({exc.reason})"
-            if exc.status in (401, 403):  # noqa: PLR2004
+            if exc.status in (401, 403):
                 return False, f"FAILED, reachable but not authorised (HTTP {exc.status} for GET {exc.path})"
-            if exc.status == 200:  # noqa: PLR2004
+            if exc.status == 200:
                 return False, f"FAILED, reachable and authorised, but the first page was not understood ({exc.reason})"
             return False, f"FAILED, reachable, but HTTP {exc.status} for GET {exc.path}: {exc.reason}"
         found = f"{len(records):,} record{'' if len(records) == 1 else 's'} on it" if records else "no records found"

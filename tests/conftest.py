@@ -51,5 +51,5 @@ def meltano_project() -> Path:
     """The repository as a Meltano project, its plugins installed (once; .ci/run installs them first)."""
     plugins = (("extractors", "tap-lms"), ("loaders", "target-postgres"), ("loaders", "target-duckdb"))
     if not all((ROOT / ".meltano" / kind / name / "venv").exists() for kind, name in plugins):
-        subprocess.run([meltano_command(), "install"], cwd=ROOT, check=True, capture_output=True, timeout=900)  # noqa: S603
+        subprocess.run([meltano_command(), "install"], cwd=ROOT, check=True, capture_output=True, timeout=900)
     return ROOT

@@ -70,7 +70,7 @@ def run_tap(
     command += list(args)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_LMS_")}
     full_env.update(env or {})
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         command, capture_output=True, text=True, env=full_env, timeout=timeout, stdin=subprocess.DEVNULL, check=False
     )
     run = TapRun(done.returncode, done.stdout, done.stderr)
@@ -84,12 +84,12 @@ def expected_ids(server: Sandbox, dataset: str) -> list[int]:
     return [record["id"] for record in server.data[dataset]]
 
 
-def date_time_checker():  # noqa: ANN201
+def date_time_checker():
     """A FormatChecker that really checks `date-time` (RFC 3339: date, 'T', time, offset)."""
-    import datetime as dt  # noqa: PLC0415
-    import re  # noqa: PLC0415
+    import datetime as dt
+    import re
 
-    from jsonschema import FormatChecker  # noqa: PLC0415
+    from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
     shape = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
@@ -108,7 +108,7 @@ def date_time_checker():  # noqa: ANN201
 
 def fetch_raw(config: dict, stream_name: str) -> list[dict]:
     """Run one stream's request loop in-process and return the records as the API sent them."""
-    from tap_lms.tap import TapLMS  # noqa: PLC0415
+    from tap_lms.tap import TapLMS
 
     if "resources" not in config:  # only this stream: no first pages of the others fetched ahead
         config = {**config, "resources": [stream_name]}
@@ -140,14 +140,14 @@ def meltano_env(server: Sandbox, tmp_path: Path, **extra: str) -> dict[str, str]
     }
 
 
-def run_until_killed(tmp_path, config: dict, stream: str, after: int, state: dict | None = None):  # noqa: ANN001, ANN202
+def run_until_killed(tmp_path, config: dict, stream: str, after: int, state: dict | None = None):
     """Start the tap, SIGKILL it after `after` RECORDs of `stream`; return (records, last STATE)."""
     (tmp_path / "kill_config.json").write_text(json.dumps(config))
     command = [sys.executable, "-m", "tap_lms", "--config", str(tmp_path / "kill_config.json")]
     if state is not None:
         (tmp_path / "kill_state.json").write_text(json.dumps(state))
         command += ["--state", str(tmp_path / "kill_state.json")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     records, last_state, seen = [], None, 0
     assert process.stdout is not None
     for line in process.stdout:

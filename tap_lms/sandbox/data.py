@@ -57,7 +57,7 @@ class _Maker:
         return sorted(self.rng.sample(range(1, upper + 1), k=self.rng.randint(0, min(most, upper))))
 
 
-def _person(mk: _Maker, i: int) -> tuple[str, str, str]:
+def _person(i: int) -> tuple[str, str, str]:
     first = _FIRST[i % len(_FIRST)]
     last = _LAST[(i * 7) % len(_LAST)]
     return first, last, f"{first.lower()}.{last.lower()}{i}@example.org"
@@ -78,12 +78,13 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
             "banner_image_url": f"https://cdn.example.org/banners/{rid}.png",
             "course_card_image_url": f"https://cdn.example.org/cards/{rid}.png",
             "intro_video_wistia_identifier": mk.maybe(f"w{rid:06d}", 0.7),
-            "administrator_user_ids": mk.ids(n["users"], 3), "chapter_ids": list(range(rid * 100, rid * 100 + mk.rng.randint(1, 12))),
+            "administrator_user_ids": mk.ids(n["users"], 3),
+            "chapter_ids": list(range(rid * 100, rid * 100 + mk.rng.randint(1, 12))),
             "reviews_enabled": mk.rng.random() < 0.8, "user_id": (i % n["users"]) + 1,
             "instructor_id": (i % n["instructors"]) + 1,
         }
     if name == "users":
-        first, last, email = _person(mk, i)
+        first, last, email = _person(i)
         roles = ["student"] + (["affiliate"] if i % 11 == 0 else []) + (["admin"] if i % 97 == 0 else [])
         return {
             "id": rid, "created_at": _iso(created), "first_name": first, "last_name": last,
@@ -107,8 +108,8 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
         user = (i * 13) % n["users"] + 1
         course = (i * 7) % n["courses"] + 1
         return {
-            "id": rid, "created_at": _iso(created), "user_email": _person(mk, user - 1)[2],
-            "user_name": " ".join(_person(mk, user - 1)[:2]), "user_id": user,
+            "id": rid, "created_at": _iso(created), "user_email": _person(user - 1)[2],
+            "user_name": " ".join(_person(user - 1)[:2]), "user_id": user,
             "course_name": f"{_TOPICS[(course - 1) % len(_TOPICS)]} {course}", "course_id": course,
             "percentage_completed": 1.0 if completed else pct, "expired": mk.rng.random() < 0.05,
             "is_free_trial": mk.rng.random() < 0.1, "completed": completed, "started_at": _iso(started),
@@ -122,8 +123,8 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
         user = (i * 17) % n["users"] + 1
         coupon = mk.rng.randint(1, n["coupons"]) if mk.rng.random() < 0.15 else None
         return {
-            "id": rid, "created_at": _iso(created), "user_id": user, "user_email": _person(mk, user - 1)[2],
-            "user_name": " ".join(_person(mk, user - 1)[:2]), "product_name": f"Product {product}",
+            "id": rid, "created_at": _iso(created), "user_id": user, "user_email": _person(user - 1)[2],
+            "user_name": " ".join(_person(user - 1)[:2]), "product_name": f"Product {product}",
             "product_id": product, "amount_dollars": _dollars(cents / 100), "amount_cents": cents,
             "subscription": mk.rng.random() < 0.1, "coupon_code": f"SAVE{coupon}" if coupon else None,
             "coupon_id": coupon, "affiliate_referral_code": mk.maybe(f"AFF{(i % 50) * 11 + 1}", 0.9),
@@ -143,7 +144,7 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
             "keywords": mk.maybe("learning"), "seo_title": f"Product {rid}", "seo_description": mk.maybe("Learn more."),
             "collection_ids": mk.ids(n["categories"], 3), "related_product_ids": mk.ids(n["products"], 2),
             "description": f"Product {rid} description", "card_image_url": f"https://cdn.example.org/p/{rid}.png",
-            "slug": f"product-{rid}", "instructor_names": mk.maybe(" ".join(_person(mk, i + 500)[:2]), 0.2),
+            "slug": f"product-{rid}", "instructor_names": mk.maybe(" ".join(_person(i + 500)[:2]), 0.2),
             "product_prices": [_product_price(mk, rid, price, subscription)],
         }
     if name == "coupons":
@@ -158,7 +159,7 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
             "id": rid, "name": f"Promotion {rid}", "description": mk.maybe("Seasonal discount"),
             "starts_at": _iso(starts), "expires_at": mk.maybe(_iso(starts + dt.timedelta(days=30)), 0.3),
             "discount_type": mk.rng.choice(["percentage", "fixed"]), "amount": mk.rng.choice([10, 15, 25.5, 50]),
-            "coupon_ids": [c for c in range(i + 1, n["coupons"] + 1, n["promotions"])][:5],
+            "coupon_ids": list(range(i + 1, n["coupons"] + 1, n["promotions"]))[:5],
             "product_ids": mk.ids(n["products"], 4), "duration": mk.maybe(mk.rng.randint(1, 12), 0.5),
         }
     if name == "categories":
@@ -176,7 +177,7 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
     if name == "groups":
         return {"id": rid, "name": f"Cohort {rid}", "token": f"grp{rid:04d}tok", "created_at": _iso(created)}
     if name == "instructors":
-        first, last, email = _person(mk, i + 500)
+        first, last, email = _person(i + 500)
         return {
             "id": rid, "user_id": (i * 31) % n["users"] + 1, "title": mk.maybe("Senior instructor"),
             "first_name": first, "last_name": last, "bio": mk.maybe("Teaches with enthusiasm."),

@@ -10,10 +10,8 @@ and every request is logged (without the key) so tests can count them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import functools
-import gzip
-import io
 import json
 import re
 import socket
@@ -25,9 +23,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from typing_extensions import Self
+
 from tap_lms.builtin_streams import BUILTINS
 from tap_lms.sandbox.data import generate
 from tap_lms.sandbox.faults import FaultPlan
+from tap_lms.sandbox.hostile import HOSTILE
+from tap_lms.sandbox.queries import filtered
 
 #: API path -> dataset name: the built-ins' paths (the API calls categories "collections"), and seeds 000-003's.
 ROUTES: dict[str, str] = {**{builtin.path: builtin.name for builtin in BUILTINS}, "/v1/resource": "resource"}
@@ -36,7 +38,6 @@ OFFSET_ROUTES = frozenset({"/v1/resource"})
 NESTED_ROUTE = re.compile(r"^/v1/(courses|promotions)/(\d+)/(reviews|coupons)$")
 PARENT_PARAMS = {builtin.path: builtin.scoped_by.param for builtin in BUILTINS if builtin.scoped_by}
 NESTED_FILTERS = {("courses", "reviews"): "course_id", ("promotions", "coupons"): "promotion_id"}
-PAGING_PARAMS = frozenset({"page", "limit", "offset"})
 DEFAULT_KEY = "sandbox-key"
 
 _GATEWAY_HTML = "<html><head><title>{status}</title></head><body><h1>{status}</h1><p>upstream error</p></body></html>"
@@ -100,7 +101,7 @@ class Sandbox:
     def url(self) -> str:
         """Base URL to give the tap as `base_url`."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
 
     @property
     def data(self) -> dict[str, tuple[dict[str, t.Any], ...]]:
@@ -132,7 +133,7 @@ class Sandbox:
             for record_id in ids:
                 changes[record_id] = {**changes.get(record_id, {}), **fields}
 
-    def start(self) -> Sandbox:
+    def start(self) -> Self:
         """Serve in a background thread."""
         self._thread = threading.Thread(target=self._server.serve_forever, name="lms-sandbox", daemon=True)
         self._thread.start()
@@ -147,7 +148,7 @@ class Sandbox:
         """Serve in this thread until interrupted."""
         self._server.serve_forever()
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -218,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002, ANN401
         """Quiet: the request log replaces the access log."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:  # noqa: PLR0911 - one answer per route and fault
         self._logged = None
         self._rate_headers: dict[str, str] = {}
         sandbox = self.server.sandbox
@@ -259,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": "not_found", "message": f"No route {url.path}"})
             return
         try:
-            records = _filtered(sandbox.records(dataset), params)
+            records = filtered(sandbox.records(dataset), params)
             body = (
                 self._offset_page(records, params) if url.path in OFFSET_ROUTES else self._numbered_page(records, params)
             )
@@ -268,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json(200, body)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._logged = None
         self._rate_headers = {}
         url = urlsplit(self.path)
@@ -305,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ValueError("page must be 1 or more")
         total_pages = max(1, -(-len(records) // limit))
         bug = self.server.sandbox.options.paging_bug
-        served = 2 if bug == "repeat" and page > 2 else page  # noqa: PLR2004
+        served = 2 if bug == "repeat" and page > 2 else page
         body: dict[str, t.Any] = {"items": records[(served - 1) * limit : served * limit]}
         if bug == "empty_first" and page == 1:
             body["items"] = []
@@ -342,13 +343,13 @@ class _Handler(BaseHTTPRequestHandler):
         }[opts.key_location]
         return opts.api_key in offered
 
-    def _misbehave(self, fault: t.Any) -> int:  # noqa: ANN401
+    def _misbehave(self, fault: t.Any) -> int:  # noqa: ANN401, PLR0911 - one answer per fault kind
         if fault.kind == "status":
             status = fault.status
             headers = dict(fault.headers)
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
-            if status in (502, 503, 504) or 520 <= status <= 530:  # noqa: PLR2004 - gateways and CDNs answer HTML
+            if status in (502, 503, 504) or 520 <= status <= 530:
                 return self._send(status, _GATEWAY_HTML.format(status=status).encode(), "text/html", headers)
             return self._json(status, {"error": "fault", "status": status}, headers)
         if fault.kind in HOSTILE:
@@ -362,7 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, b"", "application/json")
         if fault.kind == "truncate":
             body = json.dumps({"items": [{"id": 1}] * 50}).encode()
-            self._logged.status = 200
+            self._record_status(200)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body) + 100))
@@ -379,10 +380,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reset:  # SO_LINGER 0: close sends RST instead of FIN
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         else:
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.connection.close()
 
     def _control(self, path: str, params: dict[str, str]) -> None:
@@ -397,9 +396,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, status: int, payload: t.Any, headers: dict[str, str] | None = None) -> int:  # noqa: ANN401
         return self._send(status, json.dumps(payload, separators=(",", ":")).encode(), "application/json", headers)
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> int:
-        if self._logged is not None:  # before the client can see the answer and read the log
+    def _record_status(self, status: int) -> None:
+        if self._logged is not None:
             self._logged.status = status
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> int:
+        self._record_status(status)  # before the client can see the answer and read the log
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -411,126 +413,3 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         return status
-
-
-def _redirect(handler: _Handler, fault: t.Any) -> int:  # noqa: ANN401
-    status = fault.status if 300 <= fault.status < 400 else 302  # noqa: PLR2004
-    return handler._send(status, b"", "text/plain", {"Location": fault.location})  # noqa: SLF001
-
-
-def _huge(handler: _Handler, fault: t.Any) -> int:  # noqa: ANN401
-    """A body that claims to be JSON and keeps coming (no Content-Length: it ends when the connection does)."""
-    handler._logged.status = 200  # noqa: SLF001
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Connection", "close")
-    handler.end_headers()
-    chunk = b'{"id": 1, "name": "' + b"x" * 1000 + b'"},'
-    try:
-        handler.wfile.write(b'{"items": [')
-        for _ in range(int(fault.size_mb * 2**20 / len(chunk))):
-            handler.wfile.write(chunk)
-    except OSError:
-        pass  # the client stopped reading: what it should do
-    handler.close_connection = True
-    return 200
-
-
-def _gzip_bomb(handler: _Handler, fault: t.Any) -> int:  # noqa: ANN401
-    body = _bomb(int(fault.size_mb))
-    return handler._send(200, body, "application/json", {"Content-Encoding": "gzip"})  # noqa: SLF001
-
-
-@functools.lru_cache(maxsize=2)
-def _bomb(size_mb: int) -> bytes:
-    """gzip of `{"items": [], "padding": "000…"}` decoding to `size_mb` MB (a few hundred KB on the wire)."""
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9) as packed:
-        packed.write(b'{"items": [], "padding": "')
-        block = b"0" * 2**20
-        for _ in range(size_mb):
-            packed.write(block)
-        packed.write(b'"}')
-    return out.getvalue()
-
-
-def _deep_json(handler: _Handler, fault: t.Any) -> int:  # noqa: ANN401, ARG001
-    depth = 100_000
-    return handler._send(200, b'{"items": ' + b"[" * depth + b"]" * depth + b"}", "application/json")  # noqa: SLF001
-
-
-def _trickle(handler: _Handler, fault: t.Any) -> int:  # noqa: ANN401
-    body = json.dumps({"items": [{"id": 1}]}).encode()
-    handler._logged.status = 200  # noqa: SLF001
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    try:
-        for byte in body:
-            handler.wfile.write(bytes([byte]))
-            handler.wfile.flush()
-            time.sleep(fault.seconds)
-    except OSError:
-        pass
-    handler.close_connection = True
-    return 200
-
-
-def _payload(handler: _Handler, fault: t.Any) -> int:  # noqa: ANN401
-    return handler._json(200, fault.payload)  # noqa: SLF001
-
-
-HOSTILE: dict[str, t.Callable[[_Handler, t.Any], int]] = {
-    "redirect": _redirect,
-    "huge": _huge,
-    "gzip_bomb": _gzip_bomb,
-    "deep_json": _deep_json,
-    "trickle": _trickle,
-    "payload": _payload,
-}
-
-#: Update-time filters: the LMS list's is exclusive, the generic resource's inclusive, so
-#: tests show the tap loses nothing whichever way an API compares.
-TIME_FILTERS = {"query[updated_after]": ("updated_at", False), "updated_since": ("updated_at", True)}
-
-
-def _updated_since(records: list[dict], field: str, since: str, *, inclusive: bool) -> list[dict]:
-    try:
-        bound = dt.datetime.fromisoformat(since)
-    except ValueError as exc:
-        raise ValueError(f"not a timestamp: {since!r}") from exc
-    kept = []
-    for record in records:
-        try:
-            value = dt.datetime.fromisoformat(record.get(field) or "")
-        except ValueError:
-            continue
-        if value > bound or (inclusive and value == bound):
-            kept.append(record)
-    return kept
-
-
-def _filtered(records: tuple[dict, ...], params: dict[str, str]) -> list[dict]:
-    """Records matching every non-paging parameter that names one of their fields."""
-    selected = list(records)
-    for name, (field_name, inclusive) in TIME_FILTERS.items():
-        if params.get(name):
-            selected = _updated_since(selected, field_name, params[name], inclusive=inclusive)
-    filters = {k: v for k, v in params.items() if k not in PAGING_PARAMS and k not in TIME_FILTERS}
-    if not filters or not selected:
-        return selected
-    known = {k: v for k, v in filters.items() if k in selected[0]}
-    if not known:
-        return selected
-    return [r for r in selected if all(_same(r.get(k), v) for k, v in known.items())]
-
-
-def _same(stored: t.Any, wanted: str) -> bool:  # noqa: ANN401
-    """Filter on the value, not its serialisation: a drifted "12.0" is still course 12."""
-    if str(stored) == wanted:
-        return True
-    try:
-        return float(stored) == float(wanted)
-    except (TypeError, ValueError):
-        return False

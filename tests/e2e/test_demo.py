@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ROOT  # noqa: E402
+from helpers import ROOT
 
 from tap_lms.sandbox import postgres
 
@@ -22,7 +22,7 @@ def test_demo_loads_postgres_and_a_second_run_merges_and_resumes(tmp_path):
     env["MELTANO_STATE_BACKEND_URI"] = f"file://{tmp_path}/state"
 
     def demo() -> subprocess.CompletedProcess:
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             ["bash", "scripts/demo.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
         )
 

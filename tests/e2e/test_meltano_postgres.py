@@ -19,13 +19,13 @@ SECRET = "meltano-run-Secret-9b1e"
 
 
 @pytest.fixture(scope="module")
-def pg(tmp_path_factory):  # noqa: ANN001, ANN201
+def pg(tmp_path_factory):
     """PostgreSQL for real: the server on 127.0.0.1:5432 when one answers, else an embedded one from PyPI.
 
     Yields a connection and the environment that points target-postgres at the same
     server (empty for the local server: meltano.yml's dev environment names it).
     """
-    import psycopg  # noqa: PLC0415
+    import psycopg
 
     try:
         connection = psycopg.connect(**PG, autocommit=True)
@@ -41,16 +41,16 @@ def pg(tmp_path_factory):  # noqa: ANN001, ANN201
         stop()
 
 
-def _counts(pg, schema: str) -> dict[str, tuple[int, int]]:  # noqa: ANN001
+def _counts(pg, schema: str) -> dict[str, tuple[int, int]]:
     counts = {}
     for stream in BUILTIN_STREAMS:
-        row = pg.execute(f'select count(*), count(distinct id) from "{schema}"."{stream}"').fetchone()  # noqa: S608
+        row = pg.execute(f'select count(*), count(distinct id) from "{schema}"."{stream}"').fetchone()
         counts[stream] = (row[0], row[1])
     return counts
 
 
 def test_meltano_run_loads_every_stream_and_merges_on_rerun(pg, meltano_project, fresh_sandbox, tmp_path):
-    import datetime as dt  # noqa: PLC0415
+    import datetime as dt
 
     pg, target_env = pg
     schema = f"tap_lms_test_{uuid.uuid4().hex[:10]}"
@@ -64,7 +64,7 @@ def test_meltano_run_loads_every_stream_and_merges_on_rerun(pg, meltano_project,
     )
 
     def meltano_run() -> subprocess.CompletedProcess:
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             [meltano_command(), "run", "tap-lms", "target-postgres"],
             cwd=meltano_project, env=env, capture_output=True, text=True, timeout=600, check=False,
         )
@@ -81,7 +81,7 @@ def test_meltano_run_loads_every_stream_and_merges_on_rerun(pg, meltano_project,
         second = meltano_run()
         assert second.returncode == 0, second.stderr[-3000:]
         assert _counts(pg, schema) == {name: (n, n) for name, n in expected.items()}, "the rerun added duplicates"
-        completed = pg.execute(f'select id from "{schema}".enrollments where completed and id = any(%s)', (touched,))  # noqa: S608
+        completed = pg.execute(f'select id from "{schema}".enrollments where completed and id = any(%s)', (touched,))
         assert sorted(r[0] for r in completed.fetchall()) == touched
         # Meltano carried the bookmark: the second run asked only for what changed since the first.
         filters = {r.params.get("query[updated_after]") for r in fresh_sandbox.requests_to("/v1/enrollments")}

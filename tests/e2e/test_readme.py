@@ -10,6 +10,7 @@ A block preceded by `<!-- readme-test: covered by tests/x.py ... -->` runs elsew
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,15 +18,18 @@ import signal
 import socket
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from helpers import ROOT  # noqa: E402
+from helpers import ROOT
 
 from tap_lms.sandbox import postgres
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 README = ROOT / "README.md"
-_BLOCK = re.compile(r"(?:<!-- readme-test: (?P<marker>[^>]*)-->\n)?```bash\n(?P<code>.*?)```", re.S)
+_BLOCK = re.compile(r"(?:<!-- readme-test: (?P<marker>[^>]*)-->\n)?```bash\n(?P<code>.*?)```", re.DOTALL)
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +40,8 @@ def readme_blocks() -> list[tuple[str | None, str]]:
 
 
 def _fresh_copy(target: Path) -> None:
-    listed = subprocess.run(  # noqa: S603
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],  # noqa: S607
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout.splitlines()
     for name in listed:
@@ -79,17 +83,15 @@ def test_every_readme_block_runs_as_written(tmp_path):
             env["TARGET_POSTGRES_SQLALCHEMY_URL"] = postgres.start(clone / ".demo" / "pgdata")
     # Output to files, not pipes: the sandbox a block starts in the background keeps its pipes open.
     with (tmp_path / "out.txt").open("w") as out_file, (tmp_path / "err.txt").open("w") as err_file:
-        shell = subprocess.Popen(  # noqa: S603
-            ["bash", "-c", "\n".join(script)],  # noqa: S607
+        shell = subprocess.Popen(
+            ["bash", "-c", "\n".join(script)],
             cwd=clone, env=env, stdout=out_file, stderr=err_file, text=True, start_new_session=True,
         )
         try:
             shell.wait(timeout=900)
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(shell.pid, signal.SIGTERM)  # the sandbox a block started in the background
-            except ProcessLookupError:
-                pass
             postgres.stop(clone / ".demo" / "pgdata")
     out, err = (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
     assert shell.returncode == 0, f"{err[-4000:]}\n--- stdout ---\n{out[-1500:]}"

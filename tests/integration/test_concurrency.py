@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from helpers import base_config, fetch_raw, run_tap
@@ -12,7 +13,7 @@ ENROLLMENTS = "/v1/enrollments"
 def _overlapping(starts: list[float], latency: float) -> int:
     """How many requests started before the previous one could have been answered."""
     starts = sorted(starts)
-    return sum(1 for a, b in zip(starts, starts[1:]) if b - a < latency * 0.8)
+    return sum(1 for a, b in itertools.pairwise(starts) if b - a < latency * 0.8)
 
 
 def test_slow_api_is_read_ahead_and_written_in_order(tmp_path, fresh_sandbox):
@@ -65,7 +66,7 @@ def test_catalog_and_state_unchanged_by_concurrency(tmp_path, fresh_sandbox):
     slow = run_tap(tmp_path, base_config(fresh_sandbox, max_concurrency=1))
     assert fast.returncode == slow.returncode == 0
 
-    def shape(run):  # noqa: ANN001, ANN202
+    def shape(run):
         return [
             (m["type"], m.get("stream"), json.dumps(m.get("record") or m.get("value") or m.get("schema"), sort_keys=True))
             for m in run.messages
@@ -75,7 +76,7 @@ def test_catalog_and_state_unchanged_by_concurrency(tmp_path, fresh_sandbox):
 
 
 def test_child_first_pages_stay_within_window_and_budget_and_give_back_on_close():
-    from tap_lms.prefetch import Budget, ChildFirstPages, PagePool  # noqa: PLC0415
+    from tap_lms.prefetch import Budget, ChildFirstPages, PagePool
 
     budget = Budget(3)
     pages = ChildFirstPages(PagePool(2), budget, window=2)

@@ -75,7 +75,7 @@ def test_a_rejected_key_is_one_line_with_no_unhandled_error_before_it(tmp_path, 
 
 
 def test_help_describes_test_as_it_is():
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-m", "tap_lms", "--help"], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0
@@ -86,7 +86,7 @@ def test_help_describes_test_as_it_is():
 def test_sandbox_on_a_busy_port_says_so_in_one_line():
     with Sandbox() as busy:
         port = int(busy.url.rsplit(":", 1)[1])
-        done = subprocess.run(  # noqa: S603
+        done = subprocess.run(
             [sys.executable, "-m", "tap_lms.sandbox", "--port", str(port)],
             capture_output=True,
             text=True,
@@ -94,10 +94,11 @@ def test_sandbox_on_a_busy_port_says_so_in_one_line():
             check=False,
         )
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.strip().splitlines() == [
+    expected = (
         f"tap-lms-sandbox: error: cannot listen on 127.0.0.1:{port} (Address already in use); "
         "choose another --port, or --port 0 for a free one"
-    ]
+    )
+    assert done.stderr.strip().splitlines() == [expected]
 
 
 def test_batch_messages_are_counted_in_the_summary(tmp_path, fresh_sandbox):
@@ -105,5 +106,5 @@ def test_batch_messages_are_counted_in_the_summary(tmp_path, fresh_sandbox):
     run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups", "users"], batch_config=batch))
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.of_type("BATCH") and not run.of_type("RECORD")
-    rows = {m.group(1): int(m.group(2).replace(",", "")) for m in re.finditer(r"^  (\w+) +FULL_TABLE +([\d,]+)", run.stderr, re.M)}
+    rows = {m.group(1): int(m.group(2).replace(",", "")) for m in re.finditer(r"^  (\w+) +FULL_TABLE +([\d,]+)", run.stderr, re.MULTILINE)}
     assert rows == {"groups": 30, "users": 2500}

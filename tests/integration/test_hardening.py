@@ -97,7 +97,7 @@ def test_signal_stops_cleanly_with_a_resumable_state(tmp_path, fresh_sandbox, si
     config = base_config(fresh_sandbox, resources=["groups", "enrollments"], page_size=100)
     (tmp_path / "config.json").write_text(json.dumps(config))
     with (tmp_path / "stderr.log").open("w") as errors:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             [sys.executable, "-m", "tap_lms", "--config", str(tmp_path / "config.json")],
             stdout=subprocess.PIPE, stderr=errors, text=True,
         )
@@ -145,7 +145,7 @@ def test_fault_matrix_delivers_every_record_once_and_never_prints_the_key(tmp_pa
     )
     run = run_tap(tmp_path, config, env={"LOGLEVEL": "DEBUG"})
     assert run.returncode == 0, run.stderr[-3000:]
-    fired = [f for f in fresh_sandbox.faults._faults if f.fired]  # noqa: SLF001
+    fired = [f for f in fresh_sandbox.faults._faults if f.fired]
     assert len(fired) >= 10, "the matrix must really have hit most fault kinds"
     for stream, dataset in (("enrollments", "enrollments"), ("users", "users"), ("categories", "categories")):
         ids = [r["id"] for r in run.records(stream)]

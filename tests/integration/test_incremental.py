@@ -24,7 +24,7 @@ def _updated(record: dict) -> dt.datetime | None:
         return None
 
 
-def _enrollments_only(server, **overrides) -> dict:  # noqa: ANN001
+def _enrollments_only(server, **overrides) -> dict:
     return base_config(server, resources=["enrollments"], **overrides)
 
 

@@ -56,7 +56,7 @@ def test_a_slow_sync_shows_progress_and_a_summary_that_matches_what_was_emitted(
     for stream, row in rows.items():
         if stream == "total":
             continue
-        _, mode, records, pages, requests, retries, limited, _seconds, bookmark = row
+        _, mode, records, pages, requests, _retries, _limited, _seconds, _bookmark = row
         assert int(records.replace(",", "")) == len(run.records(stream)), stream
         assert int(pages.replace(",", "")) == int(requests.replace(",", "")), stream  # no retries in this run
         assert mode == ("INCREMENTAL" if stream == "enrollments" else "FULL_TABLE")

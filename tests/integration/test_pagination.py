@@ -49,7 +49,7 @@ def test_an_empty_first_page_fetched_ahead_does_not_hide_the_pages_after_it(tmp_
 
 
 def test_missing_items_is_an_error_naming_the_keys(fresh_sandbox):
-    from tap_lms.tap import TapLMS  # noqa: PLC0415
+    from tap_lms.tap import TapLMS
 
     stream = TapLMS(config=base_config(fresh_sandbox), setup_mapper=False).streams["groups"]
     stream.path = "/v1/resource"  # answers with {"data": [...], "total": N}

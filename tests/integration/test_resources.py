@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 EXTRA_SCHEMA = {"type": ["object", "null"]}
 
 
-def seed_settings(seed: str, server, **overrides) -> dict:  # noqa: ANN001
+def seed_settings(seed: str, server, **overrides) -> dict:
     """A seed's rest_api config as tap-lms settings, with the README's client mapping."""
     rest_api = json.loads((FIXTURES / f"seed{seed}_rest_api.json").read_text())
     client = rest_api["client"]
@@ -35,7 +35,7 @@ def seed_settings(seed: str, server, **overrides) -> dict:  # noqa: ANN001
     return {**settings, **overrides}
 
 
-def _assert_valid(run, stream: str) -> None:  # noqa: ANN001
+def _assert_valid(run, stream: str) -> None:
     schema = next(m["schema"] for m in run.of_type("SCHEMA") if m["stream"] == stream)
     validator = Draft7Validator(schema, format_checker=date_time_checker())
     for record in run.records(stream):
@@ -73,7 +73,7 @@ def test_seed_004_config_gives_the_builtins_with_their_schemas(tmp_path, fresh_s
                                                               .replace("course_reviews", "reviews")])
 
 
-def _parent_config(server, child: dict) -> dict:  # noqa: ANN001
+def _parent_config(server, child: dict) -> dict:
     return base_config(
         server,
         resource_defaults={

@@ -14,7 +14,7 @@ from tap_lms.retry import MAX_RETRY_AFTER_SECONDS, parse_retry_after, wait_times
 GROUPS = "/v1/groups"  # 30 records: one page at the default page size
 
 
-def _groups(server, **overrides):  # noqa: ANN001, ANN202
+def _groups(server, **overrides):
     return fetch_raw(base_config(server, **overrides), "groups")
 
 
@@ -104,10 +104,10 @@ def test_wait_times_grow_by_factor_and_obey_retry_after():
     assert waits.send(RuntimeError()) == 2
     assert waits.send(RuntimeError()) == 4
 
-    class Limited(Exception):
+    class LimitedError(Exception):
         retry_after = 1.5
 
-    assert waits.send(Limited()) == 1.5
+    assert waits.send(LimitedError()) == 1.5
     assert waits.send(RuntimeError()) == 16
 
 

@@ -21,7 +21,7 @@ SECRET = "attacker-wants-this-Key-4f1c"
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.server.seen.append((self.path, dict(self.headers)))  # type: ignore[attr-defined]
         body = b'{"items": []}'
         self.send_response(200)
@@ -34,7 +34,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def other_origin():  # noqa: ANN201
+def other_origin():
     """A second server on another port (another origin) that records every request."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.seen = []  # type: ignore[attr-defined]
@@ -49,11 +49,11 @@ def _url(server: ThreadingHTTPServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def _last_line(run) -> str:  # noqa: ANN001
+def _last_line(run) -> str:
     return run.stderr.strip().splitlines()[-1]
 
 
-def _never_printed(run) -> None:  # noqa: ANN001
+def _never_printed(run) -> None:
     assert SECRET not in run.stdout + run.stderr
 
 
@@ -116,7 +116,7 @@ def test_a_declared_path_on_another_origin_is_refused_before_any_request(tmp_pat
     assert run_tap(tmp_path, base_config(fresh_sandbox, resources=[same]), "--discover").returncode == 0
 
 
-def _run_measured(tmp_path, config: dict) -> tuple[int, str, float]:  # noqa: ANN001
+def _run_measured(tmp_path, config: dict) -> tuple[int, str, float]:
     """Run the tap; (exit code, stderr, peak RSS in MB of the tap's own process)."""
     path = tmp_path / "measured.json"
     path.write_text(json.dumps(config))

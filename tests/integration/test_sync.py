@@ -14,7 +14,7 @@ from tap_lms.sandbox.server import ROUTES
 DATASET_OF_STREAM = {cls.name: ROUTES[cls.path] for cls in BUILTIN_STREAMS.values()}
 
 
-def _check_full_sync(run, server) -> None:  # noqa: ANN001
+def _check_full_sync(run, server) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     schemas = {m["stream"]: m["schema"] for m in run.of_type("SCHEMA")}
     assert set(schemas) == set(BUILTIN_STREAMS)

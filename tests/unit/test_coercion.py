@@ -30,7 +30,7 @@ SCHEMA = {
 
 
 @pytest.fixture
-def coerce(caplog):  # noqa: ANN201
+def coerce(caplog):
     caplog.set_level(logging.WARNING)
     return RecordCoercer("things", SCHEMA, logging.getLogger("test.coercion"))
 
@@ -108,7 +108,7 @@ def test_drifted_builtin_records_validate_after_coercion(stream):
         kinds = set(prop["type"]) - {"null"}
         if prop.get("format") == "date-time":
             drifted[name] = ""
-        elif kinds == {"number"} or kinds == {"integer"}:
+        elif kinds in ({"number"}, {"integer"}):
             drifted[name] = "12.0"
         elif kinds == {"boolean"}:
             drifted[name] = "false"

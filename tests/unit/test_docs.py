@@ -26,7 +26,7 @@ def test_readme_settings_table_matches_about(tmp_path):
 
 
 def test_meltano_yml_declares_every_setting_as_about_describes_it():
-    import yaml  # noqa: PLC0415
+    import yaml
 
     project = yaml.safe_load((README.parent / "meltano.yml").read_text(encoding="utf-8"))
     extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-lms")

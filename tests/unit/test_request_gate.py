@@ -41,7 +41,7 @@ def test_gate_holds_paces_and_adapts():
     gate.leave(gate.enter(), 429)
     assert slept == [2.5]
     assert gate.limit == 2  # halved by the 429
-    for _ in range(RequestGate._RECOVER_AFTER):  # noqa: SLF001
+    for _ in range(RequestGate._RECOVER_AFTER):
         gate.leave(gate.enter(), 200)
     assert gate.limit == 3  # recovering
 
@@ -54,11 +54,11 @@ def test_gate_holds_paces_and_adapts():
 
 def test_gate_budget_accounts_for_requests_in_flight():
     clock = [0.0]
-    gate = RequestGate(max_concurrency=8, clock=lambda: clock[0], sleep=lambda s: None)
+    gate = RequestGate(max_concurrency=8, clock=lambda: clock[0], sleep=lambda _seconds: None)
     first = gate.enter()
     others = [gate.enter() for _ in range(2)]  # two more started before the first answered
     gate.leave(first, 200, {"RateLimit-Remaining": "3", "RateLimit-Reset": "10"})
-    assert gate._window_left == 1  # noqa: SLF001 - 3 left when it answered, 2 of them taken since
+    assert gate._window_left == 1
     for sequence in others:
         gate.leave(sequence, 200, {"RateLimit-Remaining": "2", "RateLimit-Reset": "10"})
-    assert gate._window_left == 1  # noqa: SLF001
+    assert gate._window_left == 1

@@ -10,7 +10,7 @@ from tap_lms.output import BufferedSingerWriter, _write_all
 
 
 def test_records_wait_in_the_queue_until_any_other_message():
-    from singer_sdk.singerlib import StateMessage  # noqa: PLC0415
+    from singer_sdk.singerlib import StateMessage
 
     lines = _written([
         lambda w: w.add_records("s", [{"id": 1}, {"id": 2}], None, None),
