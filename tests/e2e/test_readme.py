@@ -62,7 +62,7 @@ def test_the_readme_has_blocks_and_covered_ones_name_real_tests():
     assert len(blocks) >= 4
     for marker, _code in blocks:
         if marker:
-            named = re.findall(r"tests/\w+\.py", marker)
+            named = re.findall(r"tests/[\w/]+\.py", marker)
             assert named and all((ROOT / name).exists() for name in named), marker
 
 
