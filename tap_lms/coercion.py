@@ -165,7 +165,7 @@ class RecordCoercer:
     """
 
     def __init__(
-        self, stream_name: str, schema: dict, logger: logging.Logger, normalize: t.Iterable[str] = ()
+        self, stream_name: str, schema: dict, logger: logging.Logger | logging.LoggerAdapter, normalize: t.Iterable[str] = ()
     ) -> None:
         self.stream_name = stream_name
         self.logger = logger

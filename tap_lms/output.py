@@ -43,11 +43,13 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, t.Any]):
         self._pending: list[dict] = []
         self._stamp: tuple[dt.datetime | None, str | None] = (None, None)
 
-    def add_record(self, stream: str, record: dict, version: int | None, extracted: dt.datetime | None) -> None:
+    def add_record(self, stream: str, record: t.Mapping[str, t.Any], version: int | None, extracted: dt.datetime | None) -> None:
         """Queue one RECORD line; the queue is written when full and before any other message."""
         self.add_records(stream, [record], version, extracted)
 
-    def add_records(self, stream: str, records: list[dict], version: int | None, extracted: dt.datetime | None) -> None:
+    def add_records(
+        self, stream: str, records: t.Sequence[t.Mapping[str, t.Any]], version: int | None, extracted: dt.datetime | None
+    ) -> None:
         """Queue RECORD lines of one stream; the queue is written when full and before any other message."""
         pending = self._pending
         pending.extend(self._record_lines(stream, records, version, extracted))
@@ -55,7 +57,7 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, t.Any]):
             self.write_pending()
 
     def _record_lines(
-        self, stream: str, records: list[dict], version: int | None, extracted: dt.datetime | None
+        self, stream: str, records: t.Sequence[t.Mapping[str, t.Any]], version: int | None, extracted: dt.datetime | None
     ) -> list[dict]:
         head: dict[str, t.Any] = {"type": "RECORD", "stream": stream}
         tail: dict[str, t.Any] = {}

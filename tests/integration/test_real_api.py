@@ -107,8 +107,11 @@ def test_reviews_and_coupons_are_read_per_parent_with_state_per_parent(fresh_san
         asked = Counter(int(r.params[key]) for r in fresh_sandbox.requests_to(path))
         assert set(asked) == parents and set(asked.values()) == {1}  # one page per parent, each parent once
         assert all(r[key] in parents for r in records)
-        partitions = run.of_type("STATE")[-1]["value"]["bookmarks"][child]["partitions"]
-        assert sorted(p["context"][key] for p in partitions) == sorted(parents)
+        bookmark = run.of_type("STATE")[-1]["value"]["bookmarks"][child]
+        if "partitions" in bookmark:  # singer-sdk 0.54: one (empty) partition per parent
+            assert sorted(p["context"][key] for p in bookmark["partitions"]) == sorted(parents)
+        else:  # 0.55 keeps none for a FULL_TABLE child: there is no bookmark to keep
+            assert bookmark == {}
 
 
 def test_unscoped_reading_stays_available(fresh_sandbox, tmp_path):
