@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path  # imported by requests anyway: no cost to the floor
 
 import requests
 
-from tap_lms.builtin_streams import BUILTINS
+#: The built-ins' one source, read as data: importing tap_lms here would add its import time to the floor.
+_BUILTINS = Path(__file__).resolve().parent.parent / "tap_lms" / "builtin_streams.json"
+STREAMS = json.loads(_BUILTINS.read_text(encoding="utf-8"))["streams"]
 
-PATHS = {builtin.name: builtin.path for builtin in BUILTINS}
+PATHS = {row["name"]: row["path"] for row in STREAMS}
 #: Lists of a parent: stream -> (parent stream, query parameter carrying the parent's id).
-PER_PARENT = {b.name: (b.scoped_by.parent, b.scoped_by.param) for b in BUILTINS if b.scoped_by}
+PER_PARENT = {row["name"]: (row["scoped_by"]["parent"], row["scoped_by"]["param"]) for row in STREAMS if "scoped_by" in row}
 
 
 def main() -> None:

@@ -54,4 +54,4 @@ def test_builtins_are_one_source_for_the_tap_the_sandbox_and_the_benchmark():
             assert names.index(builtin.scoped_by.parent) < position, "a parent syncs before its children"
             assert PARENT_PARAMS[builtin.path] == builtin.scoped_by.param
     bench = (ROOT / "benchmarks" / "bare_loop.py").read_text() + (ROOT / "benchmarks" / "reference_tap.py").read_text()
-    assert not any(builtin.path in bench for builtin in BUILTINS), "the benchmark reads the paths from tap_lms.builtin_streams"
+    assert not any(builtin.path in bench for builtin in BUILTINS), "the benchmark reads the paths from builtin_streams.json"
