@@ -1,4 +1,4 @@
-.PHONY: demo demo-stop test
+.PHONY: demo demo-stop test lint
 
 # One command, no credentials, no database server: embedded PostgreSQL + sandbox API ->
 # meltano run tap-lms target-postgres -> answers read back with SQL.
@@ -11,3 +11,7 @@ demo-stop:
 
 test:
 	.venv/bin/pytest
+
+# The checks tests/unit/test_lint.py runs, on their own.
+lint:
+	.venv/bin/ruff check . && .venv/bin/mypy
