@@ -196,7 +196,8 @@ def _parse_entry(  # noqa: C901, PLR0912, PLR0915 - one check per key of an entr
 def _builtin_entry(builtin: BuiltinStream, entry: dict, *, scope_by_parent: bool) -> dict[str, t.Any]:
     """The built-in's own entry, less its incremental filter when the user's entry declares one in `params`."""
     base = builtin.resource_entry(scope_by_parent=scope_by_parent)
-    params = (entry.get("endpoint") or {}).get("params") if isinstance(entry.get("endpoint"), dict) else None
+    endpoint = entry.get("endpoint")
+    params = endpoint.get("params") if isinstance(endpoint, dict) else None
     if isinstance(params, dict) and any(isinstance(v, dict) and v.get("type") == "incremental" for v in params.values()):
         base["endpoint"].pop("incremental", None)
     return base

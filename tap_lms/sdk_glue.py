@@ -5,7 +5,7 @@ used where they belong, in `tap_lms.client` and `tap_lms.tap`. What is here
 replaces private methods (`_sync_records`, `_write_record_message`,
 `_validate_config`...) for speed or for one-line errors, and reads private state
 (`_tap`, `_state_writer`, the signpost marker). Each override is marked
-`@override`: `tests/test_sdk_glue.py` checks that the SDK still has every one
+`@override`: `tests/integration/test_sdk_glue.py` checks that the SDK still has every one
 with the same parameters, and that a sync through each of them writes what the
 SDK's own method writes. An SDK upgrade that moves one of these fails there
 first (and `.ci/sdk-prerelease` runs the suite against the next SDK early).

@@ -92,22 +92,17 @@ class Settings:
         return DEFAULT_REQUESTS_PER_MINUTE if self.max_requests_per_minute is None else None
 
 
-def default_of(name: str) -> t.Any:  # noqa: ANN401
-    """The default of setting `name`, as `Settings` declares it (None: no default)."""
-    f = next(f for f in dataclasses.fields(Settings) if f.name == name)
-    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-    return None if default in (None, _NOT_GIVEN) else default
-
-
 def settings_schema() -> dict:
     """The JSON Schema of the settings: `settings.json`'s descriptions with `Settings`' defaults."""
+    defaults = Settings()
     properties = {}
     for name, described in _DESCRIBED["properties"].items():
+        default = getattr(defaults, name)
         prop = {}
         for key, value in described.items():
             prop[key] = value
-            if key == "title" and default_of(name) is not None:
-                prop["default"] = default_of(name)
+            if key == "title" and default not in (None, _NOT_GIVEN):
+                prop["default"] = default
         properties[name] = prop
     return {
         "type": "object",

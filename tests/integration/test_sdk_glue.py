@@ -82,13 +82,6 @@ def _records(messages: list[dict]) -> list[dict]:
     return [{k: v for k, v in m.items() if k != "time_extracted"} for m in messages if m["type"] == "RECORD"]
 
 
-def _final_state(messages: list[dict]) -> dict:
-    state = [m for m in messages if m["type"] == "STATE"][-1]["value"]
-    for bookmark in state.get("bookmarks", {}).values():
-        bookmark.pop("replication_key_signpost", None)
-    return state
-
-
 def _comparable(messages: list[dict]) -> list[dict]:
     """Every message, less fetch times and the server-clock cap: the exact sequence."""
     kept = []
@@ -99,6 +92,11 @@ def _comparable(messages: list[dict]) -> list[dict]:
                 bookmark.pop("replication_key_signpost", None)
         kept.append(message)
     return kept
+
+
+def _final_state(messages: list[dict]) -> dict:
+    """The last STATE's value, less the server-clock cap."""
+    return [m for m in _comparable(messages) if m["type"] == "STATE"][-1]["value"]
 
 
 def test_page_path_writes_exactly_what_the_sdk_record_loop_writes(fresh_sandbox, monkeypatch):

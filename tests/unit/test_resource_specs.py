@@ -56,3 +56,11 @@ def test_inference_widens_conservatively():
     assert props["g"] == {"type": ["array", "null"], "items": {"type": "integer"}}
     assert props["h"] == {"type": ["boolean", "null"]}
     assert props["i"] == {"type": ["string", "null"]}
+
+
+def test_a_builtin_keeps_its_incremental_filter_unless_the_entry_declares_its_own():
+    (builtin,) = parse_resources(["enrollments"], None, page_size=250)
+    assert builtin.incremental == {"start_param": "query[updated_after]", "cursor_path": "updated_at"}
+    own = {"name": "enrollments", "endpoint": {"params": {"since": {"type": "incremental", "cursor_path": "updated_at"}}}}
+    (declared,) = parse_resources([own], None, page_size=250)
+    assert declared.incremental == {"start_param": "since", "cursor_path": "updated_at"}
