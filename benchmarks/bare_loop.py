@@ -14,7 +14,7 @@ from pathlib import Path  # imported by requests anyway: no cost to the floor
 import requests
 
 #: The built-ins' one source, read as data: importing tap_lms here would add its import time to the floor.
-_BUILTINS = Path(__file__).resolve().parent.parent / "tap_lms" / "builtin_streams.json"
+_BUILTINS = Path(__file__).resolve().parent.parent / "tap_lms" / "config" / "builtin_streams.json"
 STREAMS = json.loads(_BUILTINS.read_text(encoding="utf-8"))["streams"]
 
 PATHS = {row["name"]: row["path"] for row in STREAMS}

@@ -19,7 +19,7 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 
-from tap_lms.builtin_streams import BUILTINS
+from tap_lms.config.builtins import BUILTINS
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "tap_lms" / "schemas"
 PATHS = {builtin.name: builtin.path for builtin in BUILTINS}

@@ -2,7 +2,7 @@
 
 Every stream, built-in or declared in settings, is a subclass that only declares
 *what* to fetch (path, selector, paginator, schema). Requests themselves (the key,
-retries, bounds, error messages) are `tap_lms.api_client.ApiClient`'s, one for the
+retries, bounds, error messages) are `tap_lms.http.api_client.ApiClient`'s, one for the
 whole tap; this class pages, reads ahead, coerces, bookmarks and writes.
 
 The SDK's request loop is replaced by `request_pages` below: it parses each
@@ -22,13 +22,13 @@ from urllib.parse import urlencode
 
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
-from tap_lms.coercion import RecordCoercer
-from tap_lms.data_selector import select_value
 from tap_lms.errors import APIRequestError, ConfigurationError
-from tap_lms.incremental import bookmark_cap, filter_value, parse_timestamp
-from tap_lms.page import Page, fingerprint, page_records
-from tap_lms.pagination import PaginationError, Paginator, SinglePagePaginator
+from tap_lms.paging.numbered import PaginationError, Paginator, SinglePagePaginator
 from tap_lms.prefetch import ReadAhead
+from tap_lms.records.coercion import RecordCoercer
+from tap_lms.records.incremental import bookmark_cap, filter_value, parse_timestamp
+from tap_lms.records.page import Page, fingerprint, page_records
+from tap_lms.records.selectors import select_value
 from tap_lms.sdk_glue import SDKStream
 
 if t.TYPE_CHECKING:
@@ -37,7 +37,7 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
-    from tap_lms.api_client import ApiClient, ResponseTiming
+    from tap_lms.http.api_client import ApiClient, ResponseTiming
     from tap_lms.progress import RunReport
 
 #: A bookmark later than now by more than this cannot come from a sync (bookmarks are capped at the
@@ -153,7 +153,7 @@ class LMSStream(SDKStream):
             return None
         return parse_timestamp(self.runtime.settings.start_date)
 
-    # --- incremental bookmarks (rules in tap_lms.incremental) -------------------
+    # --- incremental bookmarks (rules in tap_lms.records.incremental) -------------------
 
     def get_replication_key_signpost(self, context: Context | None = None) -> None:  # noqa: ARG002
         """None here: the cap is written once the first response tells the server's time."""
@@ -182,7 +182,7 @@ class LMSStream(SDKStream):
         return filter_value(floor, from_bookmark=False) if floor is not None else None
 
     def _write_signpost(self, context: Context | None, timing: ResponseTiming) -> None:
-        """Cap this pass's bookmark at the moment reading started (see tap_lms.incremental)."""
+        """Cap this pass's bookmark at the moment reading started (see tap_lms.records.incremental)."""
         if self.replication_method != REPLICATION_INCREMENTAL or not self.is_timestamp_replication_key:
             return
         self.write_bookmark_cap(context, bookmark_cap(*timing))

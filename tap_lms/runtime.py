@@ -14,7 +14,7 @@ from dataclasses import dataclass
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 
-    from tap_lms.api_client import ApiClient
+    from tap_lms.http.api_client import ApiClient
     from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
     from tap_lms.progress import RunReport
     from tap_lms.settings import Settings

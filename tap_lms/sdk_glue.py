@@ -39,8 +39,8 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
-    from tap_lms.page import Page
     from tap_lms.progress import StreamStats
+    from tap_lms.records.page import Page
     from tap_lms.runtime import Runtime
 
 #: How the SDK's stream sync introduces a failure it logs (see `SDKStream.log`).

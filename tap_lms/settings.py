@@ -24,8 +24,8 @@ from urllib.parse import urlparse
 
 from jsonschema import Draft7Validator
 
-from tap_lms.coercion import number_from_text
 from tap_lms.errors import ConfigurationError
+from tap_lms.records.coercion import number_from_text
 
 #: The LMS API's published limit: the pace of a sync whose settings and API say nothing else.
 DEFAULT_REQUESTS_PER_MINUTE = 120

@@ -1,7 +1,7 @@
 """Stream classes from resource specs: one `LMSStream` subclass per resource, children linked to parents.
 
 Built-ins and resources declared in settings arrive here alike, as
-`ResourceSpec`s (`tap_lms.resources`); a class only declares *what* to fetch,
+`ResourceSpec`s (`tap_lms.config.resources`); a class only declares *what* to fetch,
 and `LMSStream` does the rest.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import typing as t
 
 from tap_lms.client import LMSStream
-from tap_lms.coercion import EXTRA_FIELDS
+from tap_lms.records.coercion import EXTRA_FIELDS
 
 if t.TYPE_CHECKING:
-    from tap_lms.resources import ResourceSpec
+    from tap_lms.config.resources import ResourceSpec
 
 
 def stream_class(spec: ResourceSpec, schema: dict, *, keep_unknown: bool = True) -> type[LMSStream]:

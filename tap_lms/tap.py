@@ -10,17 +10,17 @@ from functools import cached_property
 import requests
 
 from tap_lms import progress, redaction
-from tap_lms.api_client import ApiClient, ApiKey
-from tap_lms.bounded import origin
-from tap_lms.builtin_streams import BUILTIN_STREAMS
 from tap_lms.client import LMSStream
+from tap_lms.config.builtins import BUILTIN_STREAMS
+from tap_lms.config.resources import ResourceSpec, in_dependency_order, parse_resources
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
-from tap_lms.inference import infer_schema
+from tap_lms.http.api_client import ApiClient, ApiKey
+from tap_lms.http.bounds import origin
+from tap_lms.http.ratelimit import RequestGate
 from tap_lms.output import BufferedSingerWriter
 from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
 from tap_lms.progress import RunReport
-from tap_lms.ratelimit import RequestGate
-from tap_lms.resources import ResourceSpec, in_dependency_order, parse_resources
+from tap_lms.records.inference import infer_schema
 from tap_lms.runtime import Concurrency, Runtime
 from tap_lms.sdk_glue import SDKTap
 from tap_lms.settings import SETTINGS_SCHEMA, Settings

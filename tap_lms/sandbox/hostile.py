@@ -1,6 +1,6 @@
 """Hostile answers the sandbox can give: redirects, endless and bomb bodies, deep JSON, a trickle, any payload.
 
-They let tests prove the tap's bounds (`tap_lms.bounded`) hold against what a
+They let tests prove the tap's bounds (`tap_lms.http.bounds`) hold against what a
 broken or malicious server sends; each takes the request handler and the fault.
 """
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from typing_extensions import Self
 
-from tap_lms.builtin_streams import BUILTINS
+from tap_lms.config.builtins import BUILTINS
 from tap_lms.sandbox.data import generate
 from tap_lms.sandbox.faults import FaultPlan
 from tap_lms.sandbox.hostile import HOSTILE

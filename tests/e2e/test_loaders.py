@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from helpers import meltano_command, meltano_env
 
-from tap_lms.builtin_streams import BUILTIN_STREAMS
+from tap_lms.config.builtins import BUILTIN_STREAMS
 
 pytestmark = pytest.mark.e2e
 

@@ -7,10 +7,10 @@ import logging
 import pytest
 import requests
 
-from tap_lms.api_client import ApiClient, ApiKey
 from tap_lms.errors import APIRequestError
+from tap_lms.http.api_client import ApiClient, ApiKey
+from tap_lms.http.ratelimit import RequestGate
 from tap_lms.progress import RunReport
-from tap_lms.ratelimit import RequestGate
 from tap_lms.sandbox import DEFAULT_KEY
 
 GROUPS = "/v1/groups"

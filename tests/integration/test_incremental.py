@@ -7,7 +7,7 @@ import json
 
 from helpers import base_config, run_tap, run_until_killed
 
-from tap_lms.incremental import bookmark_cap, filter_value
+from tap_lms.records.incremental import bookmark_cap, filter_value
 
 ENROLLMENTS = "/v1/enrollments"
 BOUNDARY_ALLOWANCE = 5  # "a handful" of boundary records may come again

@@ -10,8 +10,8 @@ import pytest
 from helpers import base_config, date_time_checker, expected_ids, run_tap
 from jsonschema import Draft7Validator
 
-from tap_lms.builtin_streams import BUILTIN_STREAMS
-from tap_lms.coercion import EXTRA_FIELDS
+from tap_lms.config.builtins import BUILTIN_STREAMS
+from tap_lms.records.coercion import EXTRA_FIELDS
 from tap_lms.schemas import load_schema
 
 FIXTURES = Path(__file__).parent / "fixtures"

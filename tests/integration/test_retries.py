@@ -9,7 +9,7 @@ import pytest
 from helpers import base_config, fetch_raw, run_tap
 
 from tap_lms.errors import APIRequestError
-from tap_lms.retry import MAX_RETRY_AFTER_SECONDS, parse_retry_after, wait_times
+from tap_lms.http.retry import MAX_RETRY_AFTER_SECONDS, parse_retry_after, wait_times
 
 GROUPS = "/v1/groups"  # 30 records: one page at the default page size
 

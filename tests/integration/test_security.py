@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from helpers import base_config, expected_ids, run_tap, run_until_killed
 
-from tap_lms.bounded import same_origin
+from tap_lms.http.bounds import same_origin
 from tap_lms.sandbox.measure import run_tap_measured
 
 SECRET = "attacker-wants-this-Key-4f1c"

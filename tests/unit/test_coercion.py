@@ -8,7 +8,7 @@ import pytest
 from helpers import date_time_checker
 from jsonschema import Draft7Validator
 
-from tap_lms.coercion import RecordCoercer
+from tap_lms.records.coercion import RecordCoercer
 from tap_lms.schemas import load_schema
 
 SCHEMA = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tap_lms.errors import ConfigurationError
-from tap_lms.pagination import (
+from tap_lms.paging.numbered import (
     OffsetPaginator,
     PageNumberPaginator,
     PaginationError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_lms.ratelimit import (
+from tap_lms.http.ratelimit import (
     MAX_RESET_SECONDS,
     RequestGate,
     remaining_requests,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tap_lms.config.resources import parse_resources
 from tap_lms.errors import ConfigurationError
-from tap_lms.inference import infer_schema
-from tap_lms.resources import parse_resources
+from tap_lms.records.inference import infer_schema
 
 ENDPOINT = {"path": "/v1/resource", "data_selector": "data"}
 

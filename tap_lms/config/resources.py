@@ -4,7 +4,7 @@ A user who already has a dlt-style config pastes its `resource_defaults` and
 `resources` into tap-lms settings and gets a Singer stream per resource. This
 module only turns that config into `ResourceSpec`s: it validates every key
 (one-line errors naming the resource), deep-merges the defaults and starts a
-built-in name from its built-in entry (`tap_lms.builtin_streams`). It knows no
+built-in name from its built-in entry (`tap_lms.config.builtins`). It knows no
 stream class: `tap_lms.streams` builds those from the specs.
 """
 
@@ -16,10 +16,10 @@ import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from tap_lms.bounded import same_origin, show_origin
-from tap_lms.builtin_streams import BUILTIN_STREAMS, BuiltinStream
+from tap_lms.config.builtins import BUILTIN_STREAMS, BuiltinStream
 from tap_lms.errors import ConfigurationError, reject_unknown_keys
-from tap_lms.pagination import Paginator, build_paginator
+from tap_lms.http.bounds import same_origin, show_origin
+from tap_lms.paging.numbered import Paginator, build_paginator
 from tap_lms.schemas import load_schema
 
 ENTRY_KEYS = frozenset({"name", "endpoint", "primary_key", "write_disposition", "schema"})

@@ -15,7 +15,7 @@ import math
 import re
 import typing as t
 
-from tap_lms.incremental import parse_timestamp
+from tap_lms.records.incremental import parse_timestamp
 
 if t.TYPE_CHECKING:
     import logging

@@ -12,10 +12,10 @@ import json
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_lms.data_selector import MISSING, is_jsonpath, select_records, select_value
+from tap_lms.records.selectors import MISSING, is_jsonpath, select_records, select_value
 
 if t.TYPE_CHECKING:
-    from tap_lms.api_client import ResponseTiming
+    from tap_lms.http.api_client import ResponseTiming
 
 
 def _now() -> dt.datetime:

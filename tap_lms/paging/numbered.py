@@ -16,8 +16,8 @@ import typing as t
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from tap_lms.data_selector import MISSING, select_value
 from tap_lms.errors import ConfigurationError, reject_unknown_keys
+from tap_lms.records.selectors import MISSING, select_value
 
 #: Where seed 004's API reports paging: {"meta": {"pagination": {...}}}.
 META_PAGINATION = "meta.pagination"

@@ -21,11 +21,11 @@ import backoff
 import msgspec
 import requests
 
-from tap_lms.bounded import BodyTooLarge, read_body, same_origin, show_origin
 from tap_lms.errors import APIRequestError
-from tap_lms.ratelimit import RequestGate, reset_seconds
+from tap_lms.http.bounds import BodyTooLarge, read_body, same_origin, show_origin
+from tap_lms.http.ratelimit import RequestGate, reset_seconds
+from tap_lms.http.retry import RETRY_STATUSES, TRANSPORT_ERRORS, RetryableResponse, parse_retry_after, wait_times
 from tap_lms.redaction import redact
-from tap_lms.retry import RETRY_STATUSES, TRANSPORT_ERRORS, RetryableResponse, parse_retry_after, wait_times
 
 if t.TYPE_CHECKING:
     import logging

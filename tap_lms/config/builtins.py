@@ -65,7 +65,7 @@ class BuiltinStream:
 
 
 def _load() -> tuple[BuiltinStream, ...]:
-    rows = json.loads(resources.files("tap_lms").joinpath("builtin_streams.json").read_text(encoding="utf-8"))["streams"]
+    rows = json.loads(resources.files("tap_lms.config").joinpath("builtin_streams.json").read_text(encoding="utf-8"))["streams"]
     return tuple(
         BuiltinStream(**{**row, "scoped_by": ParentScope(**row["scoped_by"]) if "scoped_by" in row else None}) for row in rows
     )

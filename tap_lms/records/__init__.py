@@ -1,0 +1,1 @@
+"""What happens to a page's records: selection, coercion to the schema, inference, bookmarks, versions."""
