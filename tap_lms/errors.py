@@ -30,8 +30,16 @@ class ConfigurationError(TapLMSError):
     exit_code = EXIT_CONFIG_ERROR
 
 
+class CredentialsError(TapLMSError):
+    """Credentials could not be had (an OAuth2 token endpoint refused or failed)."""
+
+
 class APIRequestError(TapLMSError, FatalAPIError):
-    """The API answered in a way we cannot or may no longer retry."""
+    """The API answered in a way we cannot or may no longer retry.
+
+    `path` is the request as the API received it (path and query, no credential);
+    status 0 means the request was not sent at all, None that no answer came.
+    """
 
     def __init__(
         self,
@@ -40,13 +48,20 @@ class APIRequestError(TapLMSError, FatalAPIError):
         path: str,
         reason: str,
         status: int | None = None,
+        method: str = "GET",
     ) -> None:
         self.stream = stream
         self.path = path
         self.status = status
         self.reason = reason
-        status_text = f"HTTP {status}" if status is not None else "no HTTP response"
-        super().__init__(f"stream '{stream}': {status_text} for GET {path}: {reason}")
+        self.method = method
+        if status is None:
+            status_text = "no HTTP response"
+        elif status == 0:
+            status_text = "request not sent"
+        else:
+            status_text = f"HTTP {status}"
+        super().__init__(f"stream '{stream}': {status_text} for {method} {path}: {reason}")
 
 
 def reject_unknown_keys(owner: str, given: object, allowed: frozenset[str] | set[str], part: str = "") -> None:

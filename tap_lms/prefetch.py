@@ -14,6 +14,7 @@ speculative requests still retrying in the background.
 
 from __future__ import annotations
 
+import collections
 import json
 import queue
 import threading
@@ -53,16 +54,23 @@ class PagePool:
 
 
 class Budget:
-    """How many pages the whole tap may hold fetched-but-not-yet-written (keeps memory flat)."""
+    """What the whole tap may hold fetched but not yet written: pages, and bytes (keeps memory flat).
 
-    def __init__(self, pages: int) -> None:
+    A page is asked for ahead only while both allow; a page fetched ahead charges its
+    size when it arrives and gives it back when it is taken (or dropped). What is
+    already on its way when the bytes run out still arrives: the bound is this
+    budget plus what `max_concurrency` requests can bring.
+    """
+
+    def __init__(self, pages: int, max_bytes: int = 64 * 2**20) -> None:
         self._left = pages
+        self._bytes_left = max_bytes
         self._lock = threading.Lock()
 
     def take(self) -> bool:
         """One page more, if the budget allows."""
         with self._lock:
-            if self._left <= 0:
+            if self._left <= 0 or self._bytes_left <= 0:
                 return False
             self._left -= 1
             return True
@@ -72,50 +80,93 @@ class Budget:
         with self._lock:
             self._left += pages
 
+    def hold(self, size: int) -> None:
+        """A page of `size` bytes arrived ahead of time."""
+        with self._lock:
+            self._bytes_left -= size
+
+    def release(self, size: int) -> None:
+        """A page of `size` bytes left the read-ahead (written, or dropped)."""
+        with self._lock:
+            self._bytes_left += size
+
+
+def charged(budget: Budget, fetch: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
+    """`fetch`, charging the size of what it brings to `budget` (given back by `settle`)."""
+
+    def run() -> t.Any:  # noqa: ANN401
+        result = fetch()
+        budget.hold(getattr(result, "size", 0))
+        return result
+
+    return run
+
+
+def settle(budget: Budget, future: Future) -> None:
+    """Give back what a page fetched ahead holds, now if it arrived, else when it does."""
+
+    def release(done: Future) -> None:
+        if not done.cancelled() and done.exception() is None:
+            budget.release(getattr(done.result(), "size", 0))
+
+    future.add_done_callback(release)
+
 
 class ReadAhead:
     """The pages of one pass over a stream that were requested before they were needed.
 
-    `plan` lists the pages the API said exist; `top_up` requests as many of them as the
-    window and the tap's budget allow; `take` hands over the one the paginator asks for
-    (or None: fetch it now); `close` cancels what was not used.
+    `plan` takes the requests the first page proved will come, as a generator: they are
+    built only as the window and the tap's budget let them be sent (`top_up`); `take`
+    hands over the one the paginator asks for (or None: fetch it now); `stop_planning`
+    drops what was not sent when the records contradict the plan (an empty or short
+    page); `close` cancels what was not used.
     """
 
-    def __init__(self, pool: PagePool, budget: Budget, fetch: t.Callable[[dict], t.Any], window: int) -> None:
+    def __init__(self, pool: PagePool, budget: Budget, fetch: t.Callable[[t.Any], t.Any], window: int) -> None:
         self._pool = pool
         self._budget = budget
         self._fetch = fetch
         self._window = window
         self._ahead: dict[str, Future] = {}
-        self._planned: list[dict] = []
+        self._planned: t.Iterator[t.Any] | None = None
         self.planned_once = False
 
-    def plan(self, params: t.Iterable[dict]) -> None:
-        """The pages to come, in order; start requesting them."""
-        self._planned = list(params)
+    def plan(self, requests: t.Iterator[t.Any] | None) -> None:
+        """The requests to come, in order (lazily); start sending them."""
         self.planned_once = True
+        self._planned = requests
         self.top_up()
 
     def top_up(self) -> None:
-        """Request more planned pages, within the window and the budget."""
-        while self._planned and len(self._ahead) < self._window and self._budget.take():
-            upcoming = self._planned.pop(0)
-            self._ahead[_key(upcoming)] = self._pool.submit(partial(self._fetch, upcoming))
+        """Send more planned requests, within the window and the budget."""
+        while self._planned is not None and len(self._ahead) < self._window and self._budget.take():
+            upcoming = next(self._planned, None)
+            if upcoming is None:
+                self._planned = None
+                self._budget.give()
+                return
+            self._ahead[upcoming.key] = self._pool.submit(charged(self._budget, partial(self._fetch, upcoming)))
 
-    def take(self, params: dict) -> Future | None:
-        """The page for `params`, if it was requested ahead."""
-        future = self._ahead.pop(_key(params), None)
+    def take(self, request: t.Any) -> Future | None:  # noqa: ANN401
+        """The page for `request`, if it was requested ahead."""
+        future = self._ahead.pop(request.key, None)
         if future is not None:
             self._budget.give()
+            settle(self._budget, future)
         return future
+
+    def stop_planning(self) -> None:
+        """Send nothing more of the plan (pages already on their way stay, if they are asked for)."""
+        self._planned = None
 
     def close(self) -> None:
         """Cancel what was not used (running requests finish and are dropped)."""
         for future in self._ahead.values():
             future.cancel()
+            settle(self._budget, future)
         self._budget.give(len(self._ahead))
         self._ahead.clear()
-        self._planned.clear()
+        self._planned = None
 
 
 class FirstPages:
@@ -125,13 +176,13 @@ class FirstPages:
     so a dead API or a wrong key still costs one request, not one per stream. Each
     first page then plans the pages after it, within the page budget; streams are
     still written one after the other, only their requests overlap. `take` hands a
-    stream what was fetched for it, if it was fetched with the parameters it asks for.
+    stream what was fetched for it, if it was fetched for the request it asks for.
     """
 
     def __init__(self, streams: t.Callable[[], t.Iterable[t.Any]]) -> None:
         self._streams = streams
         self._started = False
-        self._ahead: dict[str, tuple[dict, tuple[Future, ReadAhead]]] = {}
+        self._ahead: dict[str, tuple[str, tuple[Future, ReadAhead]]] = {}
 
     def start(self) -> None:
         """Ask for the first page of every selected top-level stream that has not read one (once per run)."""
@@ -143,13 +194,13 @@ class FirstPages:
             if wanted and not stream.parent_stream_type and not stream.started_reading:
                 self._ahead[stream.name] = stream.prefetch_first_page()
 
-    def take(self, stream: str, params: dict) -> tuple[Future, ReadAhead] | None:
-        """The first page (and the pages after it) fetched ahead for `stream`, if for these parameters."""
+    def take(self, stream: str, request: t.Any) -> tuple[Future, ReadAhead] | None:  # noqa: ANN401
+        """The first page (and the pages after it) fetched ahead for `stream`, if for this request."""
         entry = self._ahead.pop(stream, None)
         if entry is None:
             return None
         expected, (first, read_ahead) = entry
-        if expected != params:
+        if expected != request.key:
             first.cancel()
             first.add_done_callback(lambda _done: read_ahead.close())  # after any plan it made
             return None
@@ -170,27 +221,28 @@ class ChildFirstPages:
         self._pool = pool
         self._budget = budget
         self._window = window
-        self._pending: list[tuple[str, dict, dict, t.Callable[[], t.Any]]] = []
-        self._ahead: dict[tuple[str, str], tuple[dict, Future]] = {}
+        self._pending: collections.deque[tuple[str, dict, str, t.Callable[[], t.Any]]] = collections.deque()
+        self._ahead: dict[tuple[str, str], tuple[str, Future]] = {}
         self._lock = threading.Lock()
 
-    def plan(self, passes: t.Iterable[tuple[str, dict, dict, t.Callable[[], t.Any]]]) -> None:
-        """(child stream name, context, first-page params, fetch) for the passes to come, in order."""
+    def plan(self, passes: t.Iterable[tuple[str, dict, str, t.Callable[[], t.Any]]]) -> None:
+        """(child stream name, context, first request's key, fetch) for the passes to come, in order."""
         with self._lock:
             self._pending.extend(passes)
         self._top_up()
 
-    def take(self, stream: str, context: dict, params: dict) -> Future | None:
-        """The first page of this pass, if it was requested ahead with these parameters."""
+    def take(self, stream: str, context: dict, request_key: str) -> Future | None:
+        """The first page of this pass, if it was requested ahead for this request."""
         with self._lock:
             entry = self._ahead.pop((stream, _key(context)), None)
         if entry is not None:
             self._budget.give()
+            settle(self._budget, entry[1])
         self._top_up()
         if entry is None:
             return None
         planned, future = entry
-        if planned != params:
+        if planned != request_key:
             future.cancel()
             return None
         return future
@@ -198,16 +250,18 @@ class ChildFirstPages:
     def close(self) -> None:
         """Cancel what was not used."""
         with self._lock:
-            ahead, self._ahead, self._pending = self._ahead, {}, []
-        for _params, future in ahead.values():
+            ahead, self._ahead = self._ahead, {}
+            self._pending.clear()
+        for _key_of_request, future in ahead.values():
             future.cancel()
+            settle(self._budget, future)
         self._budget.give(len(ahead))
 
     def _top_up(self) -> None:
         with self._lock:
             while self._pending and len(self._ahead) < self._window and self._budget.take():
-                stream, context, params, fetch = self._pending.pop(0)
-                self._ahead[(stream, _key(context))] = (params, self._pool.submit(fetch))
+                stream, context, request_key, fetch = self._pending.popleft()
+                self._ahead[(stream, _key(context))] = (request_key, self._pool.submit(charged(self._budget, fetch)))
 
 
 def _key(params: dict) -> str:

@@ -37,12 +37,37 @@ class StreamStats:
     bookmark: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: Records not written as sent: without a usable key (and the first of them), read twice, text replaced.
+    keyless: int = 0
+    keyless_example: str | None = None
+    duplicates: int = 0
+    sanitized: int = 0
 
     def seconds(self, now: float) -> float:
         """Time spent on the stream so far."""
         if self.started is None:
             return 0.0
         return (self.finished or now) - self.started
+
+
+class Waiting:
+    """Something the run waits for (an answer, a rate-limit window, a retry's backoff), until `done` or `until`."""
+
+    def __init__(self, report: RunReport, what: str, started: float, until: float | None) -> None:
+        self.report = report
+        self.what = what
+        self.started = started
+        self.until = until
+
+    def done(self) -> None:
+        """The wait is over."""
+        self.report.stop_waiting(self)
+
+    def line(self, now: float) -> str:
+        """`waiting 57 s for the API's rate-limit window` / `waiting for ... (12 s so far)`."""
+        if self.until is not None:
+            return f"tap-lms: waiting {max(self.until - now, 0):.0f} s for {self.what}"
+        return f"tap-lms: waiting for {self.what} ({now - self.started:.0f} s so far)"
 
 
 class RunReport:
@@ -61,10 +86,67 @@ class RunReport:
         self.streams: dict[str, StreamStats] = {}
         self.started = clock()
         self._last_line = self.started
+        self._waits: list[Waiting] = []
+        self._current: str | None = None
+        self._heartbeat: threading.Thread | None = None
 
     def write(self, line: str) -> None:
         """One plain line to stderr."""
+        with self._lock:
+            self._last_line = self._clock()
         self._write(line)
+
+    # --- waits, and a line while they last ----------------------------------------------
+
+    def waiting_for(self, what: str) -> Waiting:
+        """Register an open-ended wait (an answer); say so if it lasts longer than `interval`."""
+        return self._wait(what, None)
+
+    def note_wait(self, what: str, seconds: float) -> Waiting:
+        """Register a wait of known length (a rate-limit window, a backoff); say so at once if it is long."""
+        waiting = self._wait(what, self._clock() + seconds)
+        if self.interval > 0 and seconds >= self.interval:
+            self.write(waiting.line(self._clock()))
+        return waiting
+
+    def stop_waiting(self, waiting: Waiting) -> None:
+        """A wait is over."""
+        with self._lock:
+            if waiting in self._waits:
+                self._waits.remove(waiting)
+
+    def _wait(self, what: str, until: float | None) -> Waiting:
+        waiting = Waiting(self, what, self._clock(), until)
+        with self._lock:
+            self._waits.append(waiting)
+            start = self._heartbeat is None and self.interval > 0
+            if start:
+                self._heartbeat = threading.Thread(target=self._beat, name="tap-lms-progress", daemon=True)
+        if start and self._heartbeat is not None:
+            self._heartbeat.start()
+        return waiting
+
+    def _beat(self) -> None:
+        """Never quiet for longer than `interval` while something is waited for or a stream runs."""
+        while True:
+            time.sleep(min(self.interval / 4, 0.5))
+            line = self._heartbeat_line()
+            if line:
+                self.write(line)
+
+    def _heartbeat_line(self) -> str | None:
+        now = self._clock()
+        with self._lock:
+            if now - self._last_line < self.interval:
+                return None
+            self._waits = [w for w in self._waits if w.until is None or w.until > now]
+            waits = sorted(self._waits, key=lambda w: (w.until is None, -(w.until or 0.0), w.started))
+            current = self.streams.get(self._current) if self._current else None
+        if waits:
+            return waits[0].line(now)
+        if current is not None and current.started is not None and current.finished is None:
+            return self.progress_line(current, now)
+        return None
 
     def stream(self, name: str) -> StreamStats:
         """The figures of `name`, created on first use."""
@@ -87,6 +169,7 @@ class RunReport:
     def start(self, name: str, mode: str) -> None:
         """A stream's sync begins (its first context, for a child stream)."""
         stats = self.stream(name)
+        self._current = name
         stats.mode = mode
         if stats.started is None:
             stats.started = self._clock()
@@ -99,7 +182,7 @@ class RunReport:
         stats.bookmark = bookmark
         stats.error = error
         if error is None:
-            self._write(
+            self.write(
                 f"tap-lms: done {name}: {_count(stats.records, 'record')}, {_count(stats.pages, 'page')}, "
                 f"{_count(stats.requests, 'request')} in {stats.seconds(stats.finished):.1f} s"
             )
@@ -117,8 +200,7 @@ class RunReport:
         with self._lock:
             if stats.pages != 1 and now - self._last_line < self.interval:
                 return
-            self._last_line = now
-        self._write(self.progress_line(stats, now))
+        self.write(self.progress_line(stats, now))
 
     def progress_line(self, stats: StreamStats, now: float) -> str:
         """`progress: enrollments 3,250 records, page 13/24 (54%), 1,240 records/s, ETA 0:00:09`."""
@@ -196,7 +278,7 @@ class RunReport:
     def print_summary(self, failure: str | None = None) -> None:
         """Write the summary to stderr, if a sync began (not after --discover, --about or --test)."""
         if any(s.started is not None for s in self.streams.values()):
-            self._write("\n".join(self.summary_lines(failure)))
+            self.write("\n".join(self.summary_lines(failure)))
 
 
 #: The report of the last tap created in this process, for the CLI to print at the end.

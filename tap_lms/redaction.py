@@ -10,9 +10,11 @@ error the tap raises itself.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import traceback
+import typing as t
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -22,16 +24,39 @@ _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
 
 
-def register_secret(value: object) -> None:
-    """Scrub `value` (and its URL-encoded spellings) from all output from now on."""
+def register_secret(value: t.Any) -> t.Any:  # noqa: ANN401
+    r"""Scrub `value` from all output from now on, in every spelling an error can show it; return it stripped.
+
+    A pasted key often ends in a newline: the value in use is the stripped one,
+    and both are masked. Spellings: as is, URL-encoded (both ways), JSON-escaped
+    (with and without `\\/` for `/`, and with non-ASCII as `\\uXXXX`) and as
+    Python's repr shows it.
+    """
     global _secrets  # noqa: PLW0603
-    text = "" if value is None else str(value)
+    if value is None or isinstance(value, (bool, dict, list)):
+        return value
+    raw = str(value)
+    text = raw.strip()
     if len(text) < _MIN_SECRET_LENGTH:
-        return
-    spellings = {text, quote(text, safe=""), quote_plus(text), quote(text)}
+        return text if isinstance(value, str) else value
+    spellings = set()
+    for form in {raw, text}:
+        escaped = json.dumps(form)[1:-1]
+        spellings |= {
+            form,
+            quote(form, safe=""),
+            quote_plus(form),
+            quote(form),
+            escaped,
+            escaped.replace("/", "\\/"),
+            json.dumps(form, ensure_ascii=False)[1:-1],
+            repr(form)[1:-1],
+        }
+    spellings = {spelling for spelling in spellings if len(spelling) >= _MIN_SECRET_LENGTH}
     with _lock:
         # Longest first, so a secret that contains another is masked whole.
         _secrets = tuple(sorted(set(_secrets) | spellings, key=len, reverse=True))
+    return text if isinstance(value, str) else value
 
 
 def redact(text: object) -> str:

@@ -8,12 +8,18 @@ builds this one object, and a stream reads what it shares from `self.runtime`.
 
 from __future__ import annotations
 
+import threading
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from tap_lms.http.api_client import Endpoint
+from tap_lms.http.auth import Auth, build_auth
 
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 
+    from tap_lms.config import SourceSpec
+    from tap_lms.config.resources import ResourceSpec
     from tap_lms.http.api_client import ApiClient
     from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
     from tap_lms.progress import RunReport
@@ -41,6 +47,11 @@ class Concurrency:
     def unwritten_pages(self) -> int:
         """Pages fetched ahead that may wait unwritten, across all streams: four per request in flight."""
         return 4 * self.requests
+
+    @property
+    def unwritten_bytes(self) -> int:
+        """Bytes of pages fetched ahead that may wait unwritten: 64 MB, whatever the concurrency."""
+        return 64 * 2**20
 
     @property
     def queued_per_stream(self) -> int:
@@ -71,3 +82,32 @@ class Runtime:
     #: First pages fetched ahead: of top-level streams, and of per-parent child passes.
     first_pages: FirstPages
     child_first_pages: ChildFirstPages
+    #: The client and resources the settings describe.
+    source: SourceSpec
+    _endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def endpoint(self, spec: ResourceSpec) -> Endpoint:
+        """The credentials and response actions of a resource's requests, made once per resource.
+
+        Resources without an `auth` of their own share the client's (one OAuth2 token for all of them).
+        """
+        endpoint = self._endpoints.get(spec.name)
+        if endpoint is None:
+            with self._lock:
+                endpoint = self._endpoints.get(spec.name)
+                if endpoint is None:
+                    auth = self._auth(spec.auth, f"resource '{spec.name}'") if spec.auth is not None else self.client_auth
+                    endpoint = self._endpoints[spec.name] = Endpoint(auth=auth, actions=spec.actions)
+        return endpoint
+
+    @property
+    def client_auth(self) -> Auth:
+        """The client's credentials, made once."""
+        auth = self._endpoints.get("")
+        if auth is None:
+            auth = self._endpoints[""] = Endpoint(auth=self._auth(self.source.auth, "setting 'client'"))
+        return auth.auth
+
+    def _auth(self, spec: t.Any, owner: str) -> Auth:  # noqa: ANN401
+        return build_auth(spec, owner=owner, session=self.api.session, timeout=self.api.timeout)

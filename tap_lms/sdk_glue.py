@@ -27,10 +27,9 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from tap_lms import redaction
 from tap_lms.errors import TapLMSError
 from tap_lms.output import BufferedSingerWriter
-from tap_lms.settings import apply_defaults, unknown_settings, validate_settings
+from tap_lms.settings import apply_defaults, clean_secrets, register_config_secrets, unknown_settings, validate_settings
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -125,12 +124,19 @@ class SDKStream(RESTStream):
             self._schema_written = True
             super()._write_schema_message()
 
+    def cursor_value(self, record: dict) -> t.Any:  # noqa: ANN401
+        """The record's replication key value (a nested cursor path too: `tap_lms.bookmarks`)."""
+        return record.get(self.replication_key) if self.replication_key else None
+
     @override
     def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
-        """As the SDK does, but a record without a cursor value is skipped quietly, not warned about."""
-        if not self.replication_key or latest_record.get(self.replication_key) is None:
+        """As the SDK does, on the cursor's value (nested too); a record without one is skipped quietly."""
+        if not self.replication_key:
             return  # FULL_TABLE has nothing to track; the SDK would still look the method up per record
-        super()._increment_stream_state(latest_record, context=context)
+        value = self.cursor_value(latest_record)
+        if value is None:
+            return
+        super()._increment_stream_state({self.replication_key: value}, context=context)
 
     def write_bookmark_cap(self, context: Context | None, cap: dt.datetime) -> None:
         """Cap this pass's bookmark at `cap`: the SDK's signpost, set once the server's clock is known."""
@@ -223,10 +229,10 @@ class SDKStream(RESTStream):
         key = self.replication_key
         if not key or self.replication_method != REPLICATION_INCREMENTAL:
             return
-        valued = [record for record in records if record.get(key) is not None]
-        if valued:
-            latest = max(valued, key=lambda record: record[key]) if self.check_sorted else valued[-1]
-            self._increment_stream_state(latest, context=None)
+        values = [value for value in map(self.cursor_value, records) if value is not None]
+        if values:
+            latest = max(values) if self.check_sorted else values[-1]
+            self._increment_stream_state({key: latest}, context=None)
 
     @cached_property
     def _is_plain_stream(self) -> bool:
@@ -245,6 +251,8 @@ class SDKTap(Tap):
     """A tap whose config validation and signal handling are tap-lms's own."""
 
     _terminating = False
+    #: Whether the settings were validated for a run that sends requests (not --about / --discover).
+    _validating = False
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -257,11 +265,11 @@ class SDKTap(Tap):
         schema = self.config_jsonschema
         self.append_builtin_config(schema)
         apply_defaults(self._config, schema)
-        redaction.register_secret(self._config.get("api_key"))
-        for value in (self._config.get("headers") or {}).values():
-            redaction.register_secret(value)
+        register_config_secrets(self._config)
+        clean_secrets(self._config)
         for warning in unknown_settings(self._config, schema):
             self.logger.warning(warning)
+        self._validating = raise_errors
         if raise_errors:
             validate_settings(self._config, schema)
         self.settings_checked()

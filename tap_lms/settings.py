@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import json
+import re
 import typing as t
 from dataclasses import dataclass
 from importlib import resources
@@ -26,6 +27,7 @@ from jsonschema import Draft7Validator
 
 from tap_lms.errors import ConfigurationError
 from tap_lms.records.coercion import number_from_text
+from tap_lms.redaction import register_secret
 
 #: The LMS API's published limit: the pace of a sync whose settings and API say nothing else.
 DEFAULT_REQUESTS_PER_MINUTE = 120
@@ -46,23 +48,26 @@ class Settings:
     api_key_location: str = "header"
     api_key_name: str = "api_key"
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    client: dict[str, t.Any] | None = None
     page_size: int = 250
     start_date: str | None = None
     max_retries: int = 3
     backoff_factor: float = 2
     request_timeout: float = 60
-    #: A page of 250 records is about 1 MB; a response 64 times that is not a page of records.
-    max_response_mb: float = 64
+    #: A page of 250 records is about 1 MB; a response 16 times that is not a page of records.
+    max_response_mb: float = 16
     max_concurrency: int = 10
     #: None: DEFAULT_REQUESTS_PER_MINUTE until the API's headers tell its budget (see `provisional_rate`).
     max_requests_per_minute: float | None = None
     scope_by_parent: bool = True
     unknown_fields: str = "keep"
     progress_interval: float = 5
-    metrics_log_level: str = "INFO"
+    metrics_log_level: str = "WARNING"
     resources: list[t.Any] | None = None
     resource_defaults: dict[str, t.Any] | None = None
     user_agent: str | None = None
+    strict: bool = False
+    emit_activate_version_messages: bool = False
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
@@ -150,44 +155,83 @@ def unknown_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCHE
     return warnings
 
 
+#: Each numeric setting's bounds: below the first or above the second is refused in one line.
+LIMITS: dict[str, tuple[float, float]] = {
+    "page_size": (1, 10_000),
+    "max_retries": (0, 20),
+    "backoff_factor": (0, 600),
+    "request_timeout": (0.001, 3600),
+    "max_response_mb": (0.001, 1024),
+    "max_concurrency": (1, 100),
+    "max_requests_per_minute": (0, 100_000),
+    "progress_interval": (0, 3600),
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+#: Keys whose values are secrets wherever they appear in a config (auth entries of dlt's `client` and endpoints).
+SECRET_KEYS = frozenset({"api_key", "token", "password", "client_secret", "access_token"})
+
+
+def register_config_secrets(node: t.Any, *, under_headers: bool = False) -> None:  # noqa: ANN401
+    """Mask every secret of a config before anything can print it: auth values and header values, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if (under_headers or key in SECRET_KEYS) and isinstance(value, (str, int, float)):
+                register_secret(value)
+            register_config_secrets(value, under_headers=key == "headers")
+    elif isinstance(node, list):
+        for item in node:
+            register_config_secrets(item)
+
+
+def clean_secrets(config: dict[str, t.Any]) -> None:
+    """Strip the key and header values of surrounding whitespace (a pasted newline) and mask them from now on.
+
+    A control character left inside one (a line break in the middle) is refused by
+    name, never shown: HTTP cannot carry it, and the error would print the value.
+    """
+    if isinstance(config.get("api_key"), str):
+        config["api_key"] = register_secret(config["api_key"])
+        if _CONTROL.search(config["api_key"]):
+            msg = "setting 'api_key' contains a line break or another control character (value hidden); check how it was pasted"
+            raise ConfigurationError(msg)
+    headers = config.get("headers")
+    if isinstance(headers, dict):
+        for name, value in list(headers.items()):
+            if isinstance(value, str):
+                headers[name] = register_secret(value)
+                if _CONTROL.search(headers[name]):
+                    msg = f"setting 'headers': the value of header '{name}' contains a line break or control character (hidden)"
+                    raise ConfigurationError(msg)
+
+
 def validate_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCHEMA) -> None:
     """Raise ConfigurationError naming the first setting that is missing or wrong."""
-    for name in schema.get("required", []):
-        if config.get(name) in (None, ""):
-            msg = f"setting '{name}' is required ({_describe(schema, name)})"
-            raise ConfigurationError(msg)
     errors = sorted(Draft7Validator(schema).iter_errors(dict(config)), key=lambda e: list(e.path))
     if errors:
         error = errors[0]
         name = ".".join(map(str, error.path)) or "config"
-        shown = "(hidden)" if schema["properties"].get(name, {}).get("secret") else repr(error.instance)
+        top = str(error.path[0]) if error.path else name
+        shown = "(hidden)" if schema["properties"].get(top, {}).get("secret") else repr(error.instance)
         msg = f"setting '{name}' is invalid: {shown} {_reason(error)}"
         raise ConfigurationError(msg)
 
-    url = urlparse(str(config["base_url"]))
-    if url.scheme not in {"http", "https"} or not url.netloc:
-        msg = f"setting 'base_url' must be an http(s) URL such as https://api.example.com, got {config['base_url']!r}"
-        raise ConfigurationError(msg)
+    if config.get("base_url"):
+        url = urlparse(str(config["base_url"]))
+        if url.scheme not in {"http", "https"} or not url.netloc:
+            msg = f"setting 'base_url' must be an http(s) URL such as https://api.example.com, got {config['base_url']!r}"
+            raise ConfigurationError(msg)
     if config.get("start_date"):
         try:
             dt.datetime.fromisoformat(str(config["start_date"]))
         except ValueError:
             msg = f"setting 'start_date' must be an ISO 8601 date-time, got {config['start_date']!r}"
             raise ConfigurationError(msg) from None
-    limits = (
-        ("page_size", 1),
-        ("max_retries", 0),
-        ("backoff_factor", 0),
-        ("request_timeout", 0.001),
-        ("max_response_mb", 0.001),
-        ("max_concurrency", 1),
-        ("max_requests_per_minute", 0),
-        ("progress_interval", 0),
-    )
-    for name, minimum in limits:
+    for name, (minimum, maximum) in LIMITS.items():
         value = config.get(name)
-        if value is not None and value < minimum:
-            msg = f"setting '{name}' must be at least {minimum:g}, got {value}"
+        if value is not None and not minimum <= value <= maximum:
+            msg = f"setting '{name}' must be between {minimum:g} and {maximum:g}, got {value}"
             raise ConfigurationError(msg)
 
 

@@ -11,12 +11,13 @@ import requests
 
 from tap_lms import progress, redaction
 from tap_lms.client import LMSStream
-from tap_lms.config.builtins import BUILTIN_STREAMS
-from tap_lms.config.resources import ResourceSpec, in_dependency_order, parse_resources
+from tap_lms.config import SourceSpec, load_source
+from tap_lms.config.resources import ResourceSpec, in_dependency_order
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
-from tap_lms.http.api_client import ApiClient, ApiKey
-from tap_lms.http.bounds import origin
+from tap_lms.http.api_client import ApiClient
+from tap_lms.http.auth import build_auth
 from tap_lms.http.ratelimit import RequestGate
+from tap_lms.http.transport import DeadlineAdapter, origin
 from tap_lms.output import BufferedSingerWriter
 from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
 from tap_lms.progress import RunReport
@@ -75,20 +76,25 @@ class TapLMS(SDKTap):
             max_concurrency=self.concurrency.requests,
             requests_per_minute=settings.max_requests_per_minute or None,
             provisional_rate=settings.provisional_rate,
+            on_wait=self.report.note_wait,
         )
 
     @cached_property
+    def source(self) -> SourceSpec:
+        """The client and the resources the settings describe, checked."""
+        return load_source(self.settings, require_base_url=self._validating)
+
+    @cached_property
     def api_client(self) -> ApiClient:
-        """The one client every stream's requests go through (key, gate, retries, bounds)."""
-        settings = self.settings
+        """The one client every stream's requests go through (gate, retries, bounds, origin checks)."""
+        settings, source = self.settings, self.source
         return ApiClient(
             session=self.http_session,
-            base_url=settings.base_url,
-            key=ApiKey(settings.api_key, settings.api_key_name, settings.api_key_location),
+            base_url=source.base_url,
             gate=self.request_gate,
             report=self.report,
             logger=self.logger,
-            headers={"User-Agent": settings.user_agent or f"tap-lms/{self.plugin_version}", **settings.headers},
+            headers={"User-Agent": settings.user_agent or f"tap-lms/{self.plugin_version}", **source.headers},
             proxies=self.http_proxies,
             timeout=float(settings.request_timeout),
             max_retries=int(settings.max_retries),
@@ -98,9 +104,12 @@ class TapLMS(SDKTap):
 
     @cached_property
     def http_session(self) -> requests.Session:
-        """One connection pool for every stream and worker thread, sized for `max_concurrency`."""
+        """One connection pool for every stream and worker thread, sized for `max_concurrency`.
+
+        Its connections obey one deadline per exchange (`tap_lms.http.transport`).
+        """
         session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=self.concurrency.connections)
+        adapter = DeadlineAdapter(pool_connections=2, pool_maxsize=self.concurrency.connections)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -113,14 +122,14 @@ class TapLMS(SDKTap):
         for every page; every request goes to the scheme and host of `base_url`.
         """
         session = self.http_session
-        api = requests.Request("GET", self.settings.base_url)
+        api = requests.Request("GET", self.source.base_url)
         return requests.utils.resolve_proxies(api, session.proxies, session.trust_env)
 
     @cached_property
     def runtime(self) -> Runtime:
         """What every stream shares in this run: the API client, pools, budgets, report, writer."""
         concurrency = self.concurrency
-        pool, budget = PagePool(concurrency.requests), Budget(concurrency.unwritten_pages)
+        pool, budget = PagePool(concurrency.requests), Budget(concurrency.unwritten_pages, concurrency.unwritten_bytes)
         streams = self.streams
         return Runtime(
             settings=self.settings,
@@ -132,6 +141,7 @@ class TapLMS(SDKTap):
             budget=budget,
             first_pages=FirstPages(lambda: [s for s in streams.values() if isinstance(s, LMSStream)]),
             child_first_pages=ChildFirstPages(pool, budget, concurrency.queued_per_stream),
+            source=self.source,
         )
 
     @classmethod
@@ -162,7 +172,7 @@ class TapLMS(SDKTap):
             failed += not ok
             self.report.write(f"tap-lms test: {stream.name}: {verdict}")
             if verdict.startswith(_UNREACHABLE):
-                _scheme, host, port = origin(self.settings.base_url)
+                _scheme, host, port = origin(self.source.base_url)
                 msg = f"cannot reach {host}:{port} (from base_url); check base_url and the network"
                 raise TapLMSError(msg)
         if failed:
@@ -170,51 +180,61 @@ class TapLMS(SDKTap):
             raise TapLMSError(msg)
         return True
 
-    def _verdict(self, stream: LMSStream) -> tuple[bool, str]:
+    def _verdict(self, stream: LMSStream) -> tuple[bool, str]:  # noqa: PLR0911 - one verdict per outcome
+        shown = None
         try:
             context = None
             if stream.parent_stream_type is not None:
                 parent = t.cast("LMSStream", next(s for s in self.streams.values() if type(s) is stream.parent_stream_type))
-                key = str(stream.parent_context_key)  # a child stream always has one
-                context = stream.sample_parent_context(parent, parent.child_context_fields[key])
+                context = stream.sample_parent_context(parent)
                 if context is None:
                     return True, f"skipped: its parent '{parent.name}' has no records to read it for"
+            shown = stream.first_request_shown(context)
             records = stream.sample_records(context)
         except APIRequestError as exc:
+            request = f"{exc.method} {exc.path}"
             if exc.status is None:
                 return False, f"{_UNREACHABLE} ({exc.reason})"
             if exc.status in (401, 403):
-                return False, f"FAILED, reachable but not authorised (HTTP {exc.status} for GET {exc.path})"
+                return False, f"FAILED, reachable but not authorised (HTTP {exc.status} for {request})"
             if exc.status == 200:
-                return False, f"FAILED, reachable and authorised, but the first page was not understood ({exc.reason})"
-            return False, f"FAILED, reachable, but HTTP {exc.status} for GET {exc.path}: {exc.reason}"
+                return False, f"FAILED, reachable and authorised, but the first page ({request}) is not understood ({exc.reason})"
+            if exc.status == 0:
+                return False, f"FAILED, {exc.reason} ({request})"
+            return False, f"FAILED, reachable, but HTTP {exc.status} for {request}: {exc.reason}"
         found = f"{len(records):,} record{'' if len(records) == 1 else 's'} on it" if records else "no records found"
-        return True, f"ok: reachable, authorised, first page parsed, {found}"
+        return True, f"ok: reachable, authorised, first page parsed (GET {shown}), {found}"
 
     def discover_streams(self) -> list[Stream]:
-        """The eleven built-in streams, or exactly the resources the settings declare.
+        """The eleven built-in streams, or exactly the resources the settings declare (a whole dlt config too).
 
-        Both take one path: a built-in is a resource entry written as data
-        (`BuiltinStream.resource_entry`), so reviews and coupons become child streams of
-        courses and promotions the same way a declared `resolve` parameter does.
+        Both take one path: a built-in is a resource entry written as data, so reviews
+        and coupons become child streams of courses and promotions the same way a
+        declared `{resources.<parent>.<field>}` placeholder does.
         """
-        settings = self.settings
-        declared = settings.resources
-        specs = parse_resources(
-            list(BUILTIN_STREAMS) if declared is None else declared,
-            settings.resource_defaults if declared is not None else None,
-            page_size=settings.page_size,
-            scope_by_parent=settings.scope_by_parent is not False,
-            base_url=settings.base_url,
-        )
-        keep_unknown = settings.unknown_fields == "keep"
+        source = self.source
+        self._check_credentials(source)
+        keep_unknown = self.settings.unknown_fields == "keep"
         classes: dict[str, type[LMSStream]] = {}
-        for spec in in_dependency_order(specs):
-            schema = spec.schema or self._catalog_schema(spec.name) or self._infer_schema(spec, classes)
+        for spec in in_dependency_order(source.resources):
+            schema = spec.schema or self._catalog_schema(spec.stream_name) or self._infer_schema(spec, classes)
             classes[spec.name] = stream_class(spec, copy.deepcopy(schema), keep_unknown=keep_unknown)
-        link_children(classes, specs)
-        self._check_catalog_names(spec.name for spec in specs)
-        return [classes[spec.name](tap=self) for spec in specs]
+        link_children(classes, source.resources)
+        self._check_catalog_names(spec.stream_name for spec in source.resources)
+        return [classes[spec.name](tap=self) for spec in source.resources]
+
+    def _check_credentials(self, source: SourceSpec) -> None:
+        """Every auth entry is complete (checked before any request), and the built-ins have their key."""
+        build_auth(source.auth, owner="setting 'client'")
+        for spec in source.resources:
+            if spec.auth is not None:
+                build_auth(spec.auth, owner=f"resource '{spec.name}'")
+        if source.auth is None and source.uses_builtins and self._validating:
+            msg = (
+                "setting 'api_key' is required to read the LMS API's streams: put it in the file given to --config "
+                '({"api_key": "..."}), or in TAP_LMS_API_KEY with --config ENV (Meltano: meltano config set tap-lms api_key ...)'
+            )
+            raise ConfigurationError(msg)
 
     def _check_catalog_names(self, names: t.Iterable[str]) -> None:
         """A `--catalog` naming a stream this tap does not have is a mistake, not a stream to skip quietly."""
@@ -236,18 +256,17 @@ class TapLMS(SDKTap):
 
     def _infer_schema(self, spec: ResourceSpec, ready: dict[str, type[LMSStream]]) -> dict:
         """Sample the first page (of the first parent's first child page) and infer a schema."""
-        for setting in ("base_url", "api_key"):
-            if not getattr(self.settings, setting):
-                msg = f"resource '{spec.name}' has no 'schema', and inferring one needs setting '{setting}'"
-                raise ConfigurationError(msg)
+        if not self.source.base_url:
+            msg = f"resource '{spec.name}' has no 'schema', and inferring one needs setting 'base_url'"
+            raise ConfigurationError(msg)
         probe = stream_class(spec, {"type": "object", "properties": {}})(tap=self)
         context = None
         if spec.parent:
-            context = probe.sample_parent_context(ready[spec.parent.parent](tap=self), spec.parent.field)
+            context = probe.sample_parent_context(ready[spec.parent.parent](tap=self))
             if context is None:
                 self.logger.warning("Resource '%s': its parent has no records to sample; schema left empty", spec.name)
                 return {"type": "object", "properties": {}}
+        source = probe.first_request_shown(context)
         records = probe.sample_records(context)
-        source = probe.get_url(context)[len(probe.url_base) :]
         self.logger.info("Resource '%s': schema inferred from %d record(s) of %s", spec.name, len(records), source)
         return infer_schema(records, source=source)

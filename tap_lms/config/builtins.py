@@ -1,8 +1,8 @@
-"""The eleven built-in streams of seed 004, as rows of data (`builtin_streams.json`).
+"""The eleven built-in LMS streams, as rows of data (`builtin_streams.json`).
 
 Each row names a stream, its API path and what it holds. Everything else is
 shared by all eleven (page-number paging, records under `items`, key `id`), so a
-built-in is written out as a seed-style resource entry (`resource_entry`) and
+built-in is written out as a resource entry (`resource_entry`) and
 goes through the same parsing as a resource declared in settings.
 
 This module imports nothing of the SDK: the sandbox and the benchmark read the
@@ -24,7 +24,7 @@ from importlib import resources
 
 #: What every built-in shares: where the records are, how pages are asked for, the key.
 RECORDS_SELECTOR = "items"
-PAGINATOR: dict[str, t.Any] = {"type": "page_number"}
+PAGINATOR: dict[str, t.Any] = {"type": "page_number", "page_param": "page", "start_from_page": 1}
 PRIMARY_KEY = ("id",)
 
 
@@ -49,12 +49,12 @@ class BuiltinStream:
     replication_key: str | None = None
     incremental_param: str | None = None
 
-    def resource_entry(self, *, scope_by_parent: bool = True) -> dict[str, t.Any]:
-        """This stream as a seed-style resource entry (per parent, if it is scoped and that is wanted)."""
+    def resource_entry(self, *, page_size: int = 250, scope_by_parent: bool = True) -> dict[str, t.Any]:
+        """This stream as a resource entry in the specification's form (per parent, if scoped and wanted)."""
         endpoint: dict[str, t.Any] = {
             "path": self.path,
             "data_selector": RECORDS_SELECTOR,
-            "paginator": dict(PAGINATOR),
+            "paginator": {**PAGINATOR, "limit": page_size},
         }
         if self.scoped_by is not None and scope_by_parent:
             scope = self.scoped_by

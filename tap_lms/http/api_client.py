@@ -1,84 +1,117 @@
-"""ApiClient: one GET of the API, for any stream and thread, with every rule a request follows.
+"""ApiClient: one request to the API, for any stream and thread, with every rule a request follows.
 
-The key goes in the header or query the settings name, and only to the origin of
-`base_url`; requests wait at the shared gate (concurrency, pacing, rate-limit
-windows); 429, 5xx, CDN errors, dropped connections and bodies that are not JSON
-are retried with backoff (a server's Retry-After wins); bodies are read within a
-size cap and one deadline; whatever stops a request ends as an APIRequestError
-naming the stream, the status and the path, never the key. It takes what it needs
-as arguments, so it is tested without a Tap, and streams only say what to fetch.
+Credentials go only to the origin of `base_url` (every request and redirect is
+checked with the transport's own URL parser before it is sent); requests wait
+at the shared gate (concurrency, pacing, rate-limit windows); 429, 5xx, CDN
+errors, dropped connections and bodies that are not JSON are retried with
+backoff (a server's Retry-After wins), a 401 once more after renewing an OAuth2
+token; an endpoint's `response_actions` can ignore an answer; bodies are read
+within a size cap, an object cap and one deadline for the whole exchange.
+Whatever stops a request ends as an APIRequestError naming the stream, the
+status and the request the API received, never a credential.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import time
+import re
 import typing as t
-from urllib.parse import parse_qs, urljoin, urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
 
 import backoff
 import msgspec
 import requests
 
 from tap_lms.errors import APIRequestError
-from tap_lms.http.bounds import BodyTooLarge, read_body, same_origin, show_origin
+from tap_lms.http.auth import Auth
+from tap_lms.http.bounds import BodyTooLarge, TooManyObjects, containers, read_body
 from tap_lms.http.ratelimit import RequestGate, reset_seconds
 from tap_lms.http.retry import RETRY_STATUSES, TRANSPORT_ERRORS, RetryableResponse, parse_retry_after, wait_times
+from tap_lms.http.transport import UnsafeURL, check_text, deadline, origin, show_origin
 from tap_lms.redaction import redact
 
 if t.TYPE_CHECKING:
     import logging
+    from collections.abc import Mapping
 
     from backoff.types import Details
 
+    from tap_lms.http.actions import ResponseAction
+    from tap_lms.paging.base import PageRequest
     from tap_lms.progress import RunReport
 
 #: Same-origin redirects followed within one try (a moved path, a trailing slash).
 MAX_REDIRECTS = 5
+#: More JSON objects and arrays than this in one response is not a page of records: refused unparsed.
+MAX_CONTAINERS_PER_PAGE = 250_000
+#: A page with more objects than this is parsed by the stream that writes it, not ahead of time.
+PARSE_AHEAD_CONTAINERS = 10_000
 _BODY_PREVIEW_CHARS = 200
 _decode_fast = msgspec.json.Decoder().decode
+#: `\u0000` or an escaped surrogate in a body: its strings need a look (see `Fetched.text_hazard`).
+_TEXT_HAZARD = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_MAX_INT_DIGITS = 4300
+_MAX_FLOAT_DIGITS = 400
+_INT64 = 2**63
 
 _STATUS_HINTS = {
-    401: "the API key was rejected; check api_key, api_key_name and api_key_location",
-    403: "the API key is not allowed to read this resource",
-    404: "no such endpoint; check base_url and the stream's path",
+    403: "the credentials are not allowed to read this resource",
+    404: "no such endpoint; check base_url and the resource's path",
 }
 
 #: A response's Date header, how long it took, and when its request was sent.
 ResponseTiming = tuple[str | None, dt.timedelta, dt.datetime]
 
 
-class ApiKey(t.NamedTuple):
-    """The key and where it goes: an HTTP `header` or a `query` parameter, under `name`."""
+@dataclass(frozen=True)
+class Endpoint:
+    """What one resource's requests carry besides the request itself: credentials, answers to ignore."""
 
-    value: str
-    name: str
-    location: str
+    auth: Auth = field(default_factory=Auth)
+    actions: tuple[ResponseAction, ...] = ()
+
+
+@dataclass
+class Fetched:
+    """One answer: its body (parsed, or its bytes while parsing waits for the stream), headers and timing."""
+
+    request: PageRequest
+    shown: str
+    status: int
+    headers: Mapping[str, str]
+    timing: ResponseTiming
+    body: t.Any = None
+    raw: bytes | None = None
+    #: The response matched one of the endpoint's `response_actions`: its pass ends here.
+    ignored: bool = False
+    #: The body holds `\u0000` or escaped surrogates: its strings are checked before they are written.
+    text_hazard: bool = False
+    size: int = 0
 
 
 class ApiClient:
-    """Sends GET requests to one API; shared by every stream and worker thread of a tap."""
+    """Sends requests to one API; shared by every stream and worker thread of a tap."""
 
     def __init__(  # noqa: PLR0913 - each is one setting or one shared part of the run
         self,
         *,
         session: requests.Session,
         base_url: str,
-        key: ApiKey,
         gate: RequestGate,
         report: RunReport,
         logger: logging.Logger,
-        headers: t.Mapping[str, str] | None = None,
-        proxies: t.Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
         timeout: float,
         max_retries: int,
         backoff_factor: float,
         max_response_bytes: int,
     ) -> None:
         self.session = session
-        self.base_url = base_url.rstrip("/")
-        self.key = key
+        self.base_url = base_url
+        self.base_origin = origin(base_url)
         self.gate = gate
         self.report = report
         self.logger = logger
@@ -88,9 +121,9 @@ class ApiClient:
         self.max_response_bytes = max_response_bytes
         #: Set when a sync fails: requests still queued (fetched ahead) are not sent any more.
         self.stopped = False
+        #: Whether the API has answered at all in this run (a refused first connection is not retried).
+        self.answered = False
         self.headers = {"Accept": "application/json", **{str(k): str(v) for k, v in (headers or {}).items()}}
-        if key.location == "header":
-            self.headers[key.name] = key.value
         self._retrying = backoff.on_exception(
             wait_times,
             (RetryableResponse, *TRANSPORT_ERRORS),
@@ -101,129 +134,226 @@ class ApiClient:
             factor=backoff_factor,
         )(self._fetch_once)
 
-    def get(self, url: str, params: t.Mapping[str, t.Any], *, stream: str, display_path: str) -> tuple[t.Any, ResponseTiming]:
-        """The parsed body of GET `url`?`params`, retried as the rules say; APIRequestError when it cannot be had.
+    def fetch(self, request: PageRequest, endpoint: Endpoint, *, stream: str, parse_now: bool = True) -> Fetched:
+        """The answer to `request`, retried as the rules say; APIRequestError when it cannot be had.
 
-        `display_path` is the request as messages show it (no key); `stream` names
-        the stream in messages and in the run's report.
+        With `parse_now` false (a page fetched ahead), a body with many objects is
+        left unparsed for the stream to parse when it writes the page, so pages
+        waiting in memory stay small.
         """
-        query = dict(params)
-        if self.key.location == "query":
-            query[self.key.name] = self.key.value
-        request = self.session.prepare_request(requests.Request("GET", url, params=query, headers=self.headers))
+        shown = self.shown(request)
         try:
-            return self._retrying(request, stream)
+            return self._retrying(request, endpoint, stream, shown, parse_now)
         except RetryableResponse as exc:
             reason = f"{exc.reason}; gave up after {self.max_retries} retries"
-            raise APIRequestError(stream=stream, path=display_path, status=exc.status, reason=reason) from None
+            raise APIRequestError(stream=stream, path=shown, status=exc.status, reason=reason, method=request.method) from None
         except TRANSPORT_ERRORS as exc:
             reason = f"{_transport_reason(exc)}; gave up after {self.max_retries} retries"
-            raise APIRequestError(stream=stream, path=display_path, reason=reason) from None
+            raise APIRequestError(stream=stream, path=shown, reason=reason, method=request.method) from None
         except _FatalResponse as exc:
-            raise APIRequestError(stream=stream, path=display_path, status=exc.status, reason=exc.reason) from None
+            status, reason = exc.status, exc.reason
+            raise APIRequestError(stream=stream, path=shown, status=status, reason=reason, method=request.method) from None
 
-    def _fetch_once(self, request: requests.PreparedRequest, stream: str) -> tuple[t.Any, ResponseTiming]:
-        """One try: send, classify the status, parse the body; raise to retry or to stop."""
-        gate = self.gate
+    def shown(self, request: PageRequest) -> str:
+        """The request as the API receives it (path and query), as messages show it: never a credential."""
+        prepared = requests.Request(request.method, request.url, params=dict(request.params)).prepare()
+        parts = urlsplit(str(prepared.url))
+        return f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
+
+    def parse(self, fetched: Fetched, endpoint: Endpoint, *, stream: str) -> Fetched:
+        """`fetched` with its body parsed: now, or by fetching it again if its bytes turn out not to be JSON."""
+        if fetched.raw is None:
+            return fetched
+        try:
+            fetched.body = _decode_json(fetched.raw)
+        except (ValueError, RecursionError):
+            return self.fetch(fetched.request, endpoint, stream=stream, parse_now=True)
+        fetched.raw = None
+        return fetched
+
+    def _fetch_once(self, request: PageRequest, endpoint: Endpoint, stream: str, shown: str, parse_now: bool) -> Fetched:  # noqa: FBT001
+        """One try: send (once more after renewing an expired token), classify, read; raise to retry or to stop."""
         if self.stopped:
             raise _FatalResponse(0, "not sent: the sync is stopping after an earlier failure")
-        sequence = gate.enter()
+        gate = self.gate
+        sequence = gate.enter(stream)
         sent_at = dt.datetime.now(dt.timezone.utc)
-        deadline = time.monotonic() + self.timeout
         try:
-            response = self._send_on_origin(request)
-            try:
-                body = read_body(response, limit=self.max_response_bytes, deadline=deadline)
-            except BodyTooLarge:
-                reason = (
-                    f"the response is larger than max_response_mb ({self.max_response_bytes / 2**20:g} MB); "
-                    "stopped reading it (raise max_response_mb if the API really sends pages this large)"
-                )
-                raise _FatalResponse(response.status_code, reason) from None
+            response, body = self._exchange(request, endpoint, stream, shown)
         except BaseException:
             gate.leave(sequence, None)
-            self.report.count(stream, requests=1)
             raise
+        self.answered = True
         gate.leave(sequence, response.status_code, response.headers)
-        self.report.count(stream, requests=1, rate_limited=int(response.status_code == 429))
+        status = response.status_code
+        self.report.count(stream, requests=1, rate_limited=int(status == 429))
         timing = (response.headers.get("Date"), response.elapsed, sent_at)
+        fetched = Fetched(request, shown, status, response.headers, timing, size=len(body))
+        if endpoint.actions and _ignored(endpoint.actions, status, body):
+            fetched.ignored = True
+            return fetched
+        self._classify(response, endpoint)
+        fetched.text_hazard = b"\\u" in body and _TEXT_HAZARD.search(body) is not None
+        if not parse_now and containers(body) > PARSE_AHEAD_CONTAINERS:
+            fetched.raw = body
+            return fetched
+        try:
+            fetched.body = _decode_json(body)
+        except RecursionError:
+            raise _FatalResponse(status, "the response is JSON nested too deeply to be records; not read") from None
+        except ValueError:
+            raise RetryableResponse(f"the response body is not valid JSON{_body_preview(response)}", status=status) from None
+        return fetched
+
+    def _exchange(self, request: PageRequest, endpoint: Endpoint, stream: str, shown: str) -> tuple[requests.Response, bytes]:
+        """Send and read within one deadline (once more after renewing a token the API refused)."""
+        waiting = self.report.waiting_for(f"the API's answer to {request.method} {shown} ({stream})")
+        try:
+            with deadline(self.timeout) as limit:
+                response = self._send(request, endpoint)
+                if response.status_code == 401 and endpoint.auth.renew_after_unauthorized():
+                    response.close()
+                    response = self._send(request, endpoint)
+                body = read_body(
+                    response, limit=self.max_response_bytes, deadline=limit, max_containers=MAX_CONTAINERS_PER_PAGE
+                )
+        except BodyTooLarge:
+            reason = (
+                f"the response is larger than max_response_mb ({self.max_response_bytes / 2**20:g} MB); stopped "
+                "reading it (raise max_response_mb if the API really sends pages this large)"
+            )
+            raise _FatalResponse(200, reason) from None
+        except TooManyObjects:
+            reason = f"the response holds more than {MAX_CONTAINERS_PER_PAGE:,} JSON objects: not a page of records; not read"
+            raise _FatalResponse(200, reason) from None
+        except TRANSPORT_ERRORS as exc:
+            self.report.count(stream, requests=1)
+            why = _cannot_connect(exc) if not self.answered else None
+            if why:
+                _scheme, host, port = self.base_origin
+                reason = f"cannot connect to {host}:{port} ({why}); check base_url and that the API is up"
+                raise _FatalResponse(None, reason) from None
+            raise
+        finally:
+            waiting.done()
+        return response, body
+
+    def _classify(self, response: requests.Response, endpoint: Endpoint) -> None:
+        """Raise for an answer that is not a page: retryable, or the end of the stream."""
         status = response.status_code
         if status in RETRY_STATUSES:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if status == 429 and retry_after:
-                gate.hold_for(retry_after)
+                self.gate.hold_for(retry_after)
             if retry_after is None and status == 429:
                 retry_after = reset_seconds(response.headers)
-            raise RetryableResponse(
-                f"{_status_text(response)}{_body_preview(response)}", status=status, retry_after=retry_after
-            )
-        if status >= 400:
+            raise RetryableResponse(f"{_status_text(response)}{_body_preview(response)}", status=status, retry_after=retry_after)
+        if status == 401:
+            hint = f"the API rejected the credentials ({endpoint.auth.describe()}); check them"
+            raise _FatalResponse(status, f"{hint}{_body_preview(response)}")
+        if status >= 300:
             hint = _STATUS_HINTS.get(status, _status_text(response))
             raise _FatalResponse(status, f"{hint}{_body_preview(response)}")
-        try:
-            return _decode_json(body), timing
-        except RecursionError:
-            reason = "the response is JSON nested too deeply to be records; not read"
-            raise _FatalResponse(status, reason) from None
-        except ValueError:
-            raise RetryableResponse(
-                f"the response body is not valid JSON{_body_preview(response)}", status=status
-            ) from None
 
-    def _send_on_origin(self, request: requests.PreparedRequest) -> requests.Response:
-        """Send, following redirects only while they stay on the origin of `base_url`.
+    def _send(self, request: PageRequest, endpoint: Endpoint) -> requests.Response:
+        """Send with credentials, following redirects only while they stay on the origin of `base_url`.
 
-        requests would follow any redirect, and keeps custom headers (the API key's
-        among them) and the query string on the way to another host. Here a redirect
-        to another scheme, host or port stops the sync, naming only that origin.
+        requests would follow any redirect, keeping custom headers (credentials among
+        them) and the query string on the way to another host. Here every request,
+        first or redirected, is checked before it is sent, with the parser the
+        connection itself uses; another origin stops the sync, naming only that origin.
         """
+        method, url, params, body_json, data = request.method, request.url, dict(request.params), request.json, request.data
         for _hop in range(MAX_REDIRECTS + 1):
+            headers = {**self.headers, **request.headers}
+            prepared = self.session.prepare_request(
+                requests.Request(method, url, params=params, headers=headers, json=body_json, data=data)
+            )
+            endpoint.auth.apply(prepared)
+            self._check_origin(str(prepared.url))
             response = self.session.send(
-                request, timeout=self.timeout, allow_redirects=False, stream=True, proxies=self.proxies
+                prepared, timeout=self.timeout, allow_redirects=False, stream=True, proxies=self.proxies
             )
             if not response.is_redirect:
                 return response
             response.close()
-            target = urljoin(str(request.url), response.headers["Location"])
-            if not same_origin(target, self.base_url):
+            location = response.headers.get("Location", "")
+            try:
+                check_text(location)
+                url, params = urljoin(str(prepared.url), location), {}
+                target = origin(url)
+            except UnsafeURL as exc:
+                reason = f"the API redirected to a location tap-lms will not follow: {exc}"
+                raise _FatalResponse(response.status_code, reason) from None
+            if target != self.base_origin:
                 reason = (
-                    f"the API redirected to another origin ({show_origin(target)}); not followed, so the API key "
-                    f"is not sent there (the API's origin is {show_origin(self.base_url)}: check base_url)"
+                    f"the API redirected to another origin ({show_origin(url)}); not followed, so the credentials "
+                    f"are not sent there (the API's origin is {show_origin(self.base_url)}: check base_url)"
                 )
                 raise _FatalResponse(response.status_code, reason)
-            request = self._redirected(request, target)
-        reason = f"more than {MAX_REDIRECTS} redirects in a row; stopped following them"
-        raise _FatalResponse(response.status_code, reason)
+            if response.status_code not in (307, 308):
+                method, body_json, data = "GET", None, None
+        raise _FatalResponse(response.status_code, f"more than {MAX_REDIRECTS} redirects in a row; stopped following them")
 
-    def _redirected(self, request: requests.PreparedRequest, target: str) -> requests.PreparedRequest:
-        """The same request sent to `target` (same origin), the key in its query if that is where it goes."""
-        follow = request.copy()
-        params = None
-        if self.key.location == "query" and self.key.name not in parse_qs(urlsplit(target).query):
-            params = {self.key.name: self.key.value}
-        follow.prepare_url(target, params)
-        return follow
+    def _check_origin(self, url: str) -> None:
+        try:
+            target = origin(url)
+        except UnsafeURL as exc:
+            raise _FatalResponse(0, f"not sent: the request's URL is not safe to follow: {exc}") from None
+        if target != self.base_origin:
+            reason = (
+                f"not sent: it would go to another origin ({show_origin(url)}) than base_url's "
+                f"({show_origin(self.base_url)}), and the credentials go only there"
+            )
+            raise _FatalResponse(0, reason)
 
     def _log_retry(self, details: Details) -> None:
-        stream = details["args"][1]
+        stream = details["args"][2]
         self.report.count(stream, retries=1)
         failure = details.get("exception")
         reason = getattr(failure, "reason", None) or _transport_reason(failure)
+        wait = float(details["wait"])
+        self.report.note_wait(f"retry {details['tries']} of {self.max_retries} of stream '{stream}'", wait)
         self.logger.warning(
-            "Stream '%s': %s; retry %d of %d in %.1f s",
-            stream,
-            redact(reason),
-            details["tries"],
-            self.max_retries,
-            details["wait"],
+            "Stream '%s': %s; retry %d of %d in %.1f s", stream, redact(reason), details["tries"], self.max_retries, wait
         )
 
 
 class _FatalResponse(Exception):  # noqa: N818 - internal signal, converted before it escapes
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int | None, reason: str) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def _ignored(actions: tuple[ResponseAction, ...], status: int, body: bytes) -> bool:
+    text: list[str] = []
+
+    def body_text() -> str:
+        if not text:
+            text.append(body.decode("utf-8", errors="replace"))
+        return text[0]
+
+    return any(action.matches(status, body_text) for action in actions)
+
+
+def _cannot_connect(exc: BaseException) -> str | None:
+    """Why a first connection failed for good (refused, or no such host), or None for a failure worth retrying."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        name = type(current).__name__
+        if name == "NameResolutionError" or "Name or service not known" in str(current):
+            return "no such host"
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *getattr(current, "args", ())]
+        pending += [link for link in linked if isinstance(link, BaseException)]
+    return None
 
 
 def _status_text(response: requests.Response) -> str:
@@ -246,7 +376,7 @@ def _body_preview(response: requests.Response) -> str:
 def _transport_reason(exc: BaseException | None) -> str:
     """A short, URL-free description of a connection-level failure."""
     if isinstance(exc, requests.exceptions.Timeout):
-        return "the request timed out"
+        return "the request timed out (request_timeout)"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the connection broke mid-response (truncated body)"
     if isinstance(exc, requests.exceptions.ContentDecodingError):
@@ -256,16 +386,28 @@ def _transport_reason(exc: BaseException | None) -> str:
     return type(exc).__name__ if exc else "unknown failure"
 
 
+def _bounded_int(text: str) -> int | float:
+    """An integer within 64 bits as an integer; a larger one as a float (infinite past a float's range).
+
+    No integer column stores more than 64 bits, and Python refuses texts of over
+    4,300 digits: checking the record against its schema then refuses the value.
+    """
+    if len(text) <= _MAX_INT_DIGITS:
+        number = int(text)
+        if -_INT64 <= number < _INT64:
+            return number
+    return float(text) if len(text) <= _MAX_FLOAT_DIGITS else float("inf")
+
+
 def _decode_json(content: bytes) -> t.Any:  # noqa: ANN401
     """Parse a body with msgspec (about twice as fast as the standard library).
 
     What msgspec refuses but Python's parser reads is parsed again by the latter:
-    NaN and Infinity (not JSON; they become null), numbers beyond a float's range,
+    NaN and Infinity (not JSON; they become null), numbers beyond a float's or an
+    integer's range (infinite, so checking them against the schema refuses them),
     and escaped lone surrogates. A body neither can parse raises ValueError.
     """
     try:
         return _decode_fast(content)
     except msgspec.DecodeError:
-        return json.loads(content, parse_constant=lambda _constant: None)
-
-
+        return json.loads(content, parse_constant=lambda _constant: None, parse_int=_bounded_int)

@@ -1,20 +1,22 @@
-"""Responses read within bounds: a size cap, a deadline for the whole body, and the API's own origin.
+"""Responses read within bounds: a size cap, a cap on the JSON objects a page may hold, and the exchange's deadline.
 
 A broken or hostile server must not be able to exhaust the machine or hold a
-scheduled sync forever: `read_body` stops at `limit` decoded bytes (a gzip bomb
-is measured after decompression, a few kilobytes at a time) and at `deadline`
-(a server that trickles one byte every few seconds passes every socket timeout,
-so the whole body has one). A redirect may keep the API key only while it stays
-on the origin of `base_url` (scheme, host and port): `same_origin` decides.
+scheduled sync for ever. `read_body` stops at `limit` decoded bytes (a gzip
+bomb is measured after decompression, a few kilobytes at a time), at
+`max_containers` JSON objects and arrays (a page's parsed size can be fifty
+times its bytes: a page of `{"id":1}` records is counted, not parsed), and when
+the exchange's deadline passes (see `tap_lms.http.transport`).
 """
 
 from __future__ import annotations
 
-import time
-from urllib.parse import urlsplit
+import typing as t
 
 import requests
 import urllib3
+
+if t.TYPE_CHECKING:
+    from tap_lms.http.transport import Deadline
 
 #: Bytes asked of the socket per read: small enough that one read cannot decode into much.
 _CHUNK = 64 * 1024
@@ -24,57 +26,58 @@ class BodyTooLarge(Exception):  # noqa: N818 - a condition, reported by the API 
     """The body passed the size cap."""
 
 
-def read_body(response: requests.Response, *, limit: int, deadline: float) -> bytes:
-    """The decoded body of a `stream=True` response, or an error past `limit` bytes or `deadline`.
+class TooManyObjects(Exception):  # noqa: N818 - a condition, reported by the API client with its context
+    """The body holds more JSON objects and arrays than any page of records would."""
+
+
+def containers(data: bytes | bytearray) -> int:
+    """An upper bound on the JSON objects and arrays in `data` (braces inside strings count too)."""
+    return data.count(b"{") + data.count(b"[")
+
+
+def read_body(  # noqa: C901 - one failure kind per branch, each mapped to what the retry rules know
+    response: requests.Response, *, limit: int, deadline: Deadline, max_containers: int | None = None
+) -> bytes:
+    """The decoded body of a `stream=True` response, or an error past a bound.
 
     Failures below HTTP come out as the `requests` exceptions the retry rules know:
-    a body that stops early as ChunkedEncodingError, a deadline or socket timeout as
-    Timeout, a body that cannot be decompressed as ContentDecodingError.
+    a body that stops early as ChunkedEncodingError, the deadline or a socket timeout
+    as Timeout, a body that cannot be decompressed as ContentDecodingError.
     """
     raw = response.raw
-    chunks: list[bytes] = []
-    size = 0
+    body = bytearray()
+    counted = 0
     try:
         while True:
-            if time.monotonic() > deadline:
-                msg = "the response took longer than request_timeout to arrive"
-                raise requests.exceptions.Timeout(msg)
+            if deadline.passed():
+                raise _late()
             chunk = raw.read1(_CHUNK, decode_content=True)  # b"" only at the end of the body
             if not chunk:
+                if deadline.passed():  # the watchdog shut the socket: not the end of the body
+                    raise _late()
                 break
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge(size)
-            chunks.append(chunk)
+            body += chunk
+            if len(body) > limit:
+                raise BodyTooLarge(len(body))
+            if max_containers is not None:
+                counted += containers(chunk)
+                if counted > max_containers:
+                    raise TooManyObjects(counted)
     except urllib3.exceptions.ReadTimeoutError as exc:
         raise requests.exceptions.Timeout(str(exc)) from None
     except urllib3.exceptions.DecodeError as exc:
         raise requests.exceptions.ContentDecodingError(str(exc)) from None
-    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.IncompleteRead) as exc:
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.IncompleteRead, OSError) as exc:
+        if deadline.passed():
+            raise _late() from None
         raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
     finally:
         response.close()
-    body = b"".join(chunks)
-    response._content = body  # noqa: SLF001 - so .text and previews work as for a non-streamed response
+    content = bytes(body)
+    response._content = content  # noqa: SLF001 - so .text and previews work as for a non-streamed response
     response._content_consumed = True  # noqa: SLF001
-    return body
+    return content
 
 
-def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of a URL, with the scheme's default port filled in."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
-    return scheme, (parts.hostname or "").lower(), port
-
-
-def same_origin(url: str, base: str) -> bool:
-    """Whether `url` is on the origin of `base`: the only place the API key may go."""
-    return origin(url) == origin(base)
-
-
-def show_origin(url: str) -> str:
-    """An origin as a person reads it (never the path or query, where a key could be)."""
-    scheme, host, port = origin(url)
-    return f"{scheme}://{host}:{port}"
-
+def _late() -> requests.exceptions.Timeout:
+    return requests.exceptions.Timeout("the exchange took longer than request_timeout")

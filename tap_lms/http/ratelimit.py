@@ -89,16 +89,20 @@ class RequestGate:
     _RECOVER_AFTER = 20
     _PACING_MARGIN = 1.02
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the settings, and the clock and sleep tests replace
         self,
         max_concurrency: int = 1,
         requests_per_minute: float | None = None,
         provisional_rate: float | None = None,
+        *,
         clock: t.Callable[[], float] = time.monotonic,
         sleep: t.Callable[[float], None] = time.sleep,
+        on_wait: t.Callable[[str, float], object] | None = None,
     ) -> None:
         self._clock = clock
         self._sleep = sleep
+        #: Told of every wait of a second or more (what is waited for, how long), for the progress lines.
+        self._on_wait: t.Callable[[str, float], object] = on_wait or (lambda _what, _seconds: None)
         self._cond = threading.Condition()
         self._not_before = 0.0
         self.max_concurrency = max(1, int(max_concurrency))
@@ -117,8 +121,9 @@ class RequestGate:
 
     # --- admission -----------------------------------------------------------------
 
-    def enter(self) -> int:
-        """Wait until a request may start; return its sequence number (for `leave`)."""
+    def enter(self, stream: str = "") -> int:  # noqa: C901 - one wait per reason, in the order they apply
+        """Wait until a request of `stream` may start; return its sequence number (for `leave`)."""
+        told = False
         with self._cond:
             while True:
                 now = self._clock()
@@ -130,6 +135,9 @@ class RequestGate:
                     continue
                 if self._window_left is not None and self._window_left <= 0:
                     wait = (self._window_reset_at - now) if self._window_reset_at is not None else 0.5
+                    if not told and wait >= 1:
+                        told = True
+                        self._on_wait("the API's rate-limit window", wait)
                     self._cond.wait(timeout=max(wait, 0.001))
                     continue
                 break
@@ -146,6 +154,9 @@ class RequestGate:
                 self._next_slot = start + self._interval
             delay = start - now
         if delay > 0:
+            if delay >= 1:
+                what = "the API's Retry-After" if self._not_before > now else "the pace of max_requests_per_minute"
+                self._on_wait(f"{what} ({stream})" if stream else what, delay)
             self._sleep(delay)
         return sequence
 

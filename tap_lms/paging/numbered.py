@@ -1,129 +1,262 @@
-"""Decide which page to ask for next, from a page already parsed once.
+"""Numbered paging: a page number or an offset that advances by a step, as dlt's `page_number` and `offset`.
 
-The SDK's paginators re-parse the response body on every question they ask of it
-and need one extra request to find an empty last page. These work on the parsed
-body and the number of records it held, and stop as soon as the page in hand
-proves it was the last: `next_page` is null, the reported total is reached, or
-the page came back short. They never ask for a page past the last one.
+The stop rules are dlt's, in dlt's order: an empty page (`stop_after_empty_page`),
+the total at `total_path` reached, `maximum_page` / `maximum_offset` reached,
+`has_more_path` false. One difference, where dlt stops with an error: when
+`total_path` was left at its default (`total`) and a response has no `total`,
+the total is taken as unknown instead.
 
-Paginator settings use the seeds' dlt `rest_api` shape, so built-in streams and
-user-declared resources share one parser (`build_paginator`).
+`page_number` with the specification's own keys, `limit` or `start_from_page`
+(which dlt does not know), is the LMS API's form: `LMSPageNumberPaginator`
+sends the page size, reads the API's `meta.pagination` and stops on a short page.
+
+When the first page tells the total, the later requests are known in advance:
+`plan` yields them lazily, so they can be read ahead.
 """
 
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from tap_lms.errors import ConfigurationError, reject_unknown_keys
-from tap_lms.records.selectors import MISSING, select_value
+from tap_lms.paging.base import PageRequest, PageView, PaginationError, Paginator, as_bool, as_int
 
-#: Where seed 004's API reports paging: {"meta": {"pagination": {...}}}.
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+#: Where the LMS API reports paging: {"meta": {"pagination": {...}}}.
 META_PAGINATION = "meta.pagination"
+#: dlt's default `total_path`: a response without it has an unknown total, not an error.
+DEFAULT_TOTAL_PATH = "total"
 
 
-class PaginationError(Exception):
-    """The API's paging contradicts itself in a way that would loop or lose records."""
+class RangePaginator(Paginator):
+    """A number sent as a query parameter (or at a JSON body path), advanced by `step` after each page."""
+
+    def __init__(  # noqa: PLR0913 - dlt's options, one each
+        self,
+        *,
+        param: str | None,
+        body_path: str | None,
+        initial: int,
+        step: int,
+        base_index: int = 0,
+        maximum: int | None = None,
+        total_path: str | None = DEFAULT_TOTAL_PATH,
+        total_path_given: bool = False,
+        stop_after_empty_page: bool = True,
+        has_more_path: str | None = None,
+    ) -> None:
+        self.param = param
+        self.body_path = body_path
+        self.initial = initial
+        self.current = initial
+        self.step = step
+        self.base_index = base_index
+        self.maximum = maximum
+        self.total_path = total_path
+        self.total_path_given = total_path_given
+        self.stop_after_empty_page = stop_after_empty_page
+        self.has_more_path = has_more_path
+
+    def first(self, request: PageRequest) -> PageRequest:
+        """The first page: the initial value."""
+        self.current = self.initial
+        return self._at(request, self.current)
+
+    def next(self, page: PageView) -> PageRequest | None:
+        """The next request by the rules of dlt, in its order."""
+        if self.stop_after_empty_page and page.record_count == 0:
+            return None
+        total = self._total(page)
+        self.current += self.step
+        more = not (
+            (total is not None and self.current >= total + self.base_index)
+            or (self.maximum is not None and self.current >= self.maximum)
+        )
+        if self.has_more_path:
+            more = more and self._has_more(page)
+        return self._at(page.request, self.current) if more else None
+
+    def plan(self, page: PageView) -> Iterator[PageRequest] | None:
+        """Every later request, when the first page tells the total (and no `has_more` can stop it early)."""
+        total = self._total(page)
+        if total is None or self.has_more_path:
+            return None
+        return self._planned(page.request, self._value_of(page.request), total)
+
+    def _planned(self, request: PageRequest, current: int, total: int) -> Iterator[PageRequest]:
+        value = current + self.step
+        while value < total + self.base_index and (self.maximum is None or value < self.maximum):
+            yield self._at(request, value)
+            value += self.step
+
+    def _total(self, page: PageView) -> int | None:
+        if not self.total_path:
+            return None
+        found = page.value_at(self.total_path)
+        if found is None:
+            if not self.total_path_given:
+                return None
+            msg = f"the response has no total at '{self.total_path}' (the paginator's total_path)"
+            raise PaginationError(msg)
+        total = as_int(found)
+        if total is None:
+            msg = f"the total at '{self.total_path}' is not a whole number: {found!r}"
+            raise PaginationError(msg)
+        return total
+
+    def _has_more(self, page: PageView) -> bool:
+        found = page.value_at(str(self.has_more_path))
+        if found is None:
+            msg = f"the response has no value at '{self.has_more_path}' (the paginator's has_more_path)"
+            raise PaginationError(msg)
+        more = as_bool(found)
+        if more is None:
+            msg = f"the value at '{self.has_more_path}' is not a boolean: {found!r}"
+            raise PaginationError(msg)
+        return more
+
+    def _at(self, request: PageRequest, value: int) -> PageRequest:
+        if self.body_path:
+            return request.with_body_value(self.body_path, value)
+        return request.with_params(**{str(self.param): value})
+
+    def _value_of(self, request: PageRequest) -> int:
+        """The number `request` carries (the initial one for a first request sent without it)."""
+        node: t.Any = request.json if self.body_path else request.params
+        steps = self.body_path.split(".") if self.body_path else [str(self.param)]
+        for step in steps:
+            node = node.get(step) if isinstance(node, dict) else None
+        value = as_int(node)
+        return self.initial if value is None else value
 
 
-def _as_int(value: t.Any) -> int | None:  # noqa: ANN401
-    """An integer from a JSON value that may arrive as a string; None if it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
+class PageNumberPaginator(RangePaginator):
+    """dlt's `page_number`: `?page=N` from `page` (default `base_page`, default 0); the total counts pages."""
+
+    kind = "page_number"
+
+    def total_pages(self, page: PageView) -> int | None:
+        """The page count at `total_path`, if the API reports it."""
+        try:
+            return self._total(page)
+        except PaginationError:
+            return None
 
 
-def _page_number(value: t.Any, page_param: str) -> int | None:  # noqa: ANN401
-    """A page number, whether the API sends `3`, `"3"` or a link such as `/v1/users?page=3`."""
-    number = _as_int(value)
-    if number is None and isinstance(value, str) and "?" in value:
-        found = parse_qs(urlsplit(value).query).get(page_param)
-        number = _as_int(found[0]) if found else None
-    return number
+class OffsetPaginator(RangePaginator):
+    """dlt's `offset`: `?offset=K&limit=M`, K advancing by `limit`; the total counts records."""
+
+    kind = "offset"
+
+    def __init__(self, *, limit: int, limit_param: str | None, limit_body_path: str | None, **options: t.Any) -> None:  # noqa: ANN401
+        super().__init__(step=limit, **options)
+        self.limit = limit
+        self.limit_param = limit_param
+        self.limit_body_path = limit_body_path
+
+    def _at(self, request: PageRequest, value: int) -> PageRequest:
+        request = super()._at(request, value)
+        if self.limit_body_path:
+            return request.with_body_value(self.limit_body_path, self.limit)
+        return request.with_params(**{str(self.limit_param): self.limit})
+
+    def total_records(self, page: PageView) -> int | None:
+        """The record count at `total_path`, if the API reports it."""
+        try:
+            return self._total(page)
+        except PaginationError:
+            return None
+
+    def total_pages(self, page: PageView) -> int | None:
+        """Pages of `limit` records needed for the total the API reports."""
+        total = self.total_records(page)
+        return None if total is None else max(1, -(-(total - self.initial) // self.limit))
 
 
-@dataclass
-class SinglePagePaginator:
-    """One request, whatever it returns."""
+class LMSPageNumberPaginator(Paginator):
+    """`?page=N&limit=M` from `start_from_page`: the LMS API's paging, as the specification writes it.
 
-    #: What a paginator found odd in the API's paging (logged once by the stream, then cleared).
-    warning: str | None = None
-
-    def first_params(self) -> dict[str, t.Any]:
-        """No paging parameters."""
-        return {}
-
-    def next_params(self, body: t.Any, record_count: int) -> dict[str, t.Any] | None:  # noqa: ANN401, ARG002
-        """Never a second page."""
-        return None
-
-    def total_records(self, body: t.Any) -> int | None:  # noqa: ANN401, ARG002
-        """Unknown."""
-        return None
-
-    def total_pages(self, body: t.Any) -> int:  # noqa: ANN401, ARG002
-        """One."""
-        return 1
-
-    def remaining_params(self, first_body: t.Any) -> list[dict[str, t.Any]]:  # noqa: ANN401, ARG002
-        """No other page."""
-        return []
-
-
-@dataclass
-class PageNumberPaginator:
-    """`?page=N&limit=M`, N from `start_from_page`.
-
-    Stop rules, in order: an empty page; the API's `next_page` (null = last); a
-    `total_path` giving the page count; with no paging metadata at all, a page
-    shorter than `limit`.
+    Stop rules, in order: an empty page; the API's `meta.pagination.next_page`
+    (null = last); a `total_path` giving the page count, or `meta.pagination.total_pages`;
+    `maximum_page`; with no paging metadata at all, a page shorter than `limit`.
     """
 
-    limit: int
-    page_param: str = "page"
-    limit_param: str = "limit"
-    start_from_page: int = 1
-    total_path: str | None = None
-    _page: int = 0
-    _trust_meta: bool = True
-    #: A problem with the API's paging that the paginator worked around; the caller logs it once.
-    warning: str | None = None
+    kind = "page_number"
 
-    def __post_init__(self) -> None:
+    def __init__(  # noqa: PLR0913 - the specification's options, one each
+        self,
+        *,
+        limit: int,
+        page_param: str = "page",
+        limit_param: str = "limit",
+        start_from_page: int = 1,
+        total_path: str | None = None,
+        maximum_page: int | None = None,
+    ) -> None:
+        self.limit = limit
+        self.page_param = page_param
+        self.limit_param = limit_param
+        self.start_from_page = start_from_page
+        self.total_path = total_path
+        self.maximum_page = maximum_page
+        self._page = start_from_page
+        self._trust_meta = True
+
+    def first(self, request: PageRequest) -> PageRequest:
+        """The first page: `start_from_page`, with the page size."""
         self._page = self.start_from_page
+        self._trust_meta = True
+        return self._at(request, self._page)
 
-    def first_params(self) -> dict[str, t.Any]:
-        """Parameters of the first page."""
-        self._page = self.start_from_page
-        return {self.page_param: self._page, self.limit_param: self.limit}
-
-    def next_params(self, body: t.Any, record_count: int) -> dict[str, t.Any] | None:  # noqa: ANN401
-        """Parameters of the page after the one just read, or None when it was the last."""
-        next_page = self._next_page(body, record_count)
-        if next_page is None:
+    def next(self, page: PageView) -> PageRequest | None:
+        """The page after `page`, or None when it was the last."""
+        next_page = self._next_page(page)
+        if next_page is None or (self.maximum_page is not None and next_page >= self.maximum_page):
             return None
         if next_page <= self._page:
-            msg = (
-                f"the API sent next_page={next_page} on page {self._page}; "
-                "following it would loop"
-            )
+            msg = f"the API sent next_page={next_page} on page {self._page}; following it would loop"
             raise PaginationError(msg)
         self._page = next_page
-        return {self.page_param: next_page, self.limit_param: self.limit}
+        return self._at(page.request, next_page)
 
-    def _next_page(self, body: t.Any, record_count: int) -> int | None:  # noqa: ANN401, C901, PLR0911 - one case per stop signal, in order
-        meta = select_value(body, META_PAGINATION)
-        if record_count == 0:
+    def plan(self, page: PageView) -> Iterator[PageRequest] | None:
+        """Every later page, when the first one says how many there are."""
+        pages = self.total_pages(page)
+        if pages is None:
+            return None
+        return self._planned(page.request, pages)
+
+    def _planned(self, request: PageRequest, pages: int) -> Iterator[PageRequest]:
+        number = self.start_from_page + 1
+        while number < self.start_from_page + pages and (self.maximum_page is None or number < self.maximum_page):
+            yield self._at(request, number)
+            number += 1
+
+    def total_records(self, page: PageView) -> int | None:
+        """The record count the API reports for the whole list, if it reports one."""
+        meta = page.value_at(META_PAGINATION)
+        return as_int(meta.get("total_items")) if isinstance(meta, dict) else None
+
+    def total_pages(self, page: PageView) -> int | None:
+        """How many pages the API says the list has, if it says."""
+        if self.total_path:
+            found = as_int(page.value_at(self.total_path))
+            if found is not None:
+                return found
+        meta = page.value_at(META_PAGINATION)
+        return as_int(meta.get("total_pages")) if isinstance(meta, dict) else None
+
+    def _at(self, request: PageRequest, number: int) -> PageRequest:
+        return request.with_params(**{self.page_param: number, self.limit_param: self.limit})
+
+    def _next_page(self, page: PageView) -> int | None:  # noqa: C901, PLR0911 - one case per stop signal, in order
+        meta = page.value_at(META_PAGINATION)
+        if page.record_count == 0:
             return self._after_empty_page(meta)
         if isinstance(meta, dict) and self._trust_meta:
-            current = _as_int(meta.get("current_page"))
+            current = as_int(meta.get("current_page"))
             if current is not None and current != self._page:
                 self._trust_meta = False
                 self.warning = (
@@ -132,7 +265,7 @@ class PageNumberPaginator:
                     "empty one"
                 )
         if not self._trust_meta:
-            return None if record_count < self.limit else self._page + 1
+            return None if page.record_count < self.limit else self._page + 1
         if isinstance(meta, dict) and "next_page" in meta:
             if meta["next_page"] is None:
                 return None
@@ -142,148 +275,37 @@ class PageNumberPaginator:
                 raise PaginationError(msg)
             return next_page
         if self.total_path:
-            total_pages = _as_int(select_value(body, self.total_path))
+            total_pages = as_int(page.value_at(self.total_path))
             if total_pages is not None:
                 last_page = total_pages + self.start_from_page - 1
                 return None if self._page >= last_page else self._page + 1
         if isinstance(meta, dict):
-            total_pages = _as_int(meta.get("total_pages"))
+            total_pages = as_int(meta.get("total_pages"))
             if total_pages is not None:
                 return None if self._page >= total_pages else self._page + 1
-        return None if record_count < self.limit else self._page + 1
-
-    def total_records(self, body: t.Any) -> int | None:  # noqa: ANN401
-        """The record count the API reports for the whole list, if it reports one."""
-        meta = select_value(body, META_PAGINATION)
-        return _as_int(meta.get("total_items")) if isinstance(meta, dict) else None
+        return None if page.record_count < self.limit else self._page + 1
 
     def _after_empty_page(self, meta: t.Any) -> int | None:  # noqa: ANN401
         """An empty page ends the list, unless the API says there are more pages than this one.
 
-        Some APIs filter after paginating, so a page in the middle can be empty; going on is
-        safe while `total_pages` bounds it. Without that bound an empty page is the end (a
-        `next_page` that never becomes null must not loop forever).
+        Some APIs filter after paginating, so a page in the middle can be empty; going on
+        is allowed while `total_pages` bounds it (and a run of empty pages is stopped by
+        the guards whatever the bound says).
         """
         if not (isinstance(meta, dict) and self._trust_meta):
             return None
         next_page = _page_number(meta.get("next_page"), self.page_param)
-        last = _as_int(meta.get("total_pages"))
+        last = as_int(meta.get("total_pages"))
         if next_page is not None and last is not None and self._page < next_page <= last:
             return next_page
         return None
 
-    def total_pages(self, body: t.Any) -> int | None:  # noqa: ANN401
-        """How many pages the API says the list has, if it says."""
-        if self.total_path:
-            found = _as_int(select_value(body, self.total_path))
-            if found is not None:
-                return found
-        meta = select_value(body, META_PAGINATION)
-        return _as_int(meta.get("total_pages")) if isinstance(meta, dict) else None
 
-    def remaining_params(self, first_body: t.Any) -> list[dict[str, t.Any]]:  # noqa: ANN401
-        """Every later page, when the first one says how many there are (else nothing to plan)."""
-        pages = self.total_pages(first_body)
-        if pages is None:
-            return []
-        first = self.start_from_page
-        return [{self.page_param: page, self.limit_param: self.limit} for page in range(first + 1, first + pages)]
+def _page_number(value: t.Any, page_param: str) -> int | None:  # noqa: ANN401
+    """A page number, whether the API sends `3`, `"3"` or a link such as `/v1/users?page=3`."""
+    number = as_int(value)
+    if number is None and isinstance(value, str) and "?" in value:
+        found = parse_qs(urlsplit(value).query).get(page_param)
+        number = as_int(found[0]) if found else None
+    return number
 
-
-@dataclass
-class OffsetPaginator:
-    """`?offset=K&limit=M`, K advancing by `limit`.
-
-    Stop on an empty page; on `offset >= total` when `total_path` finds a total in
-    the response; otherwise on a page shorter than `limit`.
-    """
-
-    limit: int
-    offset: int = 0
-    offset_param: str = "offset"
-    warning: str | None = None
-    limit_param: str = "limit"
-    total_path: str | None = "total"
-    _offset: int = 0
-
-    def first_params(self) -> dict[str, t.Any]:
-        """Parameters of the first page."""
-        self._offset = self.offset
-        return {self.offset_param: self._offset, self.limit_param: self.limit}
-
-    def next_params(self, body: t.Any, record_count: int) -> dict[str, t.Any] | None:  # noqa: ANN401
-        """Parameters of the page after the one just read, or None when it was the last."""
-        if record_count == 0:
-            return None
-        self._offset += self.limit
-        total = self.total_records(body)
-        if total is not None:
-            if self._offset >= total:
-                return None
-        elif record_count < self.limit:
-            return None
-        return {self.offset_param: self._offset, self.limit_param: self.limit}
-
-    def total_records(self, body: t.Any) -> int | None:  # noqa: ANN401
-        """The total the response reports at `total_path`, if any."""
-        if not self.total_path:
-            return None
-        found = select_value(body, self.total_path)
-        return None if found is MISSING else _as_int(found)
-
-    def total_pages(self, body: t.Any) -> int | None:  # noqa: ANN401
-        """Pages of `limit` records needed for the total the API reports, if it reports one."""
-        total = self.total_records(body)
-        return None if total is None else max(1, -(-(total - self.offset) // self.limit))
-
-    def remaining_params(self, first_body: t.Any) -> list[dict[str, t.Any]]:  # noqa: ANN401
-        """Every later page, when the first one reports the total (else nothing to plan)."""
-        total = self.total_records(first_body)
-        if total is None:
-            return []
-        offsets = range(self.offset + self.limit, total, self.limit)
-        return [{self.offset_param: offset, self.limit_param: self.limit} for offset in offsets]
-
-
-Paginator = PageNumberPaginator | OffsetPaginator | SinglePagePaginator
-
-_KINDS: dict[str, tuple[type, set[str]]] = {
-    "page_number": (
-        PageNumberPaginator,
-        {"limit", "page_param", "limit_param", "start_from_page", "total_path", "base_page"},
-    ),
-    "offset": (
-        OffsetPaginator,
-        {"limit", "offset", "offset_param", "limit_param", "total_path"},
-    ),
-    "single_page": (SinglePagePaginator, set()),
-}
-
-
-def build_paginator(spec: dict[str, t.Any] | str, *, owner: str, default_limit: int) -> Paginator:
-    """A fresh paginator from a seed-style `paginator` entry; config errors name `owner`."""
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    if not isinstance(spec, dict):
-        msg = f"resource '{owner}': paginator must be an object or a type name, got {spec!r}"
-        raise ConfigurationError(msg)
-    options = dict(spec)
-    kind = options.pop("type", None)
-    if kind not in _KINDS:
-        known = ", ".join(sorted(_KINDS))
-        msg = f"resource '{owner}': unknown paginator type {kind!r} (known: {known})"
-        raise ConfigurationError(msg)
-    cls, allowed = _KINDS[kind]
-    reject_unknown_keys(owner, options, allowed, f"{kind} paginator")
-    if "base_page" in options:  # dlt's older spelling
-        options["start_from_page"] = options.pop("base_page")
-    if cls is not SinglePagePaginator:
-        options.setdefault("limit", default_limit)
-        for key in ("limit", "start_from_page", "offset"):
-            if key in options and (_as_int(options[key]) is None or int(options[key]) < 0):
-                msg = f"resource '{owner}': paginator {key} must be a whole number >= 0"
-                raise ConfigurationError(msg)
-        if int(options["limit"]) < 1:
-            msg = f"resource '{owner}': paginator limit must be at least 1"
-            raise ConfigurationError(msg)
-    return cls(**options)

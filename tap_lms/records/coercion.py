@@ -15,14 +15,21 @@ import math
 import re
 import typing as t
 
-from tap_lms.records.incremental import parse_timestamp
+from tap_lms.records.incremental import parse_timestamp, utc_text
 
 if t.TYPE_CHECKING:
     import logging
 
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$").match
+#: RFC 3339 in UTC with a day that exists in every month: valid as it stands (the 29th to the 31st are checked).
+_UTC_SAFE = re.compile(
+    r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?Z$"
+).match
+_MAX_DIGITS = 4300
+#: Wider than any integer column (PostgreSQL's numeric aside): a 64-bit integer, with room to spare.
+_MAX_BITS = 128
+_INT64 = 2**63
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
@@ -51,14 +58,25 @@ def _to_integer(value: t.Any) -> int:  # noqa: ANN401
     if type(value) is int:
         return value
     if isinstance(value, float) and value.is_integer():
+        if abs(value) >= _INT64:  # beyond a 64-bit integer column (the JSON parser hands such numbers over as floats)
+            raise _Drop("a whole number too large to store")
         return int(value)
     if isinstance(value, str):
         text = value.strip()
         if _INT_TEXT.match(text):
-            return int(text)
-        if _NUMBER_TEXT.match(text) and float(text).is_integer():
-            return int(float(text))
+            return _whole(text)
+        if _NUMBER_TEXT.match(text):
+            number = float(text)
+            if number.is_integer():
+                return int(number)
     raise _Drop("not a whole number")
+
+
+def _whole(text: str) -> int:
+    number = int(text) if len(text) <= _MAX_DIGITS else None  # Python reads at most 4,300 digits
+    if number is None or abs(number) >= _INT64:
+        raise _Drop("a whole number too large to store")
+    return number
 
 
 def _to_number(value: t.Any) -> int | float:  # noqa: ANN401
@@ -71,9 +89,12 @@ def _to_number(value: t.Any) -> int | float:  # noqa: ANN401
     if isinstance(value, str):
         text = value.strip()
         if _INT_TEXT.match(text):
-            return int(text)
+            return _whole(text)
         if _NUMBER_TEXT.match(text):
-            return float(text)
+            number = float(text)
+            if math.isfinite(number):
+                return number
+            raise _Drop("a number beyond the range of a float")
     raise _Drop("not a number")
 
 
@@ -102,33 +123,48 @@ def _to_boolean(value: t.Any) -> bool:  # noqa: ANN401
 def _to_string(value: t.Any) -> str:  # noqa: ANN401
     if isinstance(value, str):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Drop("a number beyond the range of a float")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > _MAX_BITS:
+            raise _Drop("a whole number too large to store")
+        return str(value)
+    if isinstance(value, float):
         return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     raise _Drop("not a string")
 
 
-def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
-    """Any ISO 8601 timestamp as RFC 3339 in UTC (`+00:00`)."""
+def _moment(value: t.Any) -> dt.datetime:  # noqa: ANN401
     if isinstance(value, str):
         if not value.strip():
             raise _Drop("an empty date")
         parsed = parse_timestamp(value)
         if parsed is None:
-            raise _Drop("not an ISO 8601 date-time")
-        return parsed.isoformat()
+            raise _Drop("not an ISO 8601 date-time (or not a real date)")
+        return parsed
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).isoformat()
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
         except (OverflowError, OSError, ValueError):
             raise _Drop("a timestamp out of range") from None
     raise _Drop("not a date-time")
 
 
+def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
+    """Any ISO 8601 timestamp (or epoch seconds) as RFC 3339 in UTC, written with `Z`."""
+    return utc_text(_moment(value))
+
+
+def _to_bookmark_datetime(value: t.Any) -> str:  # noqa: ANN401
+    """A replication key's timestamp in UTC with microseconds always written: such texts sort as the moments do."""
+    return utc_text(_moment(value), fixed_width=True)
+
+
 def _to_rfc3339(value: t.Any) -> str:  # noqa: ANN401
-    """Keep a value that already is RFC 3339 as sent; convert anything else like `_to_datetime`."""
-    if type(value) is str and _RFC3339(value):
+    """A value already in UTC with `Z` and a day every month has stays as sent; anything else goes through `_to_datetime`."""
+    if type(value) is str and _UTC_SAFE(value):
         return value
     return _to_datetime(value)
 
@@ -266,7 +302,7 @@ class RecordCoercer:
         if "boolean" in types:
             return _ALREADY_FINE["boolean"], guarded(_to_boolean)
         if "string" in types and schema.get("format") == "date-time":
-            return _NOTHING, guarded(_to_datetime if path in self._normalize else _to_rfc3339)
+            return _NOTHING, guarded(_to_bookmark_datetime if path in self._normalize else _to_rfc3339)
         if "string" in types:
             return _ALREADY_FINE["string"], guarded(_to_string)
         return frozenset({object}) | _ANY, _identity

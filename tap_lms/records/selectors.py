@@ -1,8 +1,9 @@
-"""Find values inside a parsed response body by the seeds' `data_selector` syntax.
+"""Find values in a parsed response body the way dlt's `data_selector` and paginator paths do.
 
-The seeds write selectors either as dotted paths (`items`, `meta.pagination`) or as
-JSONPath (`$.result[*]`). Dotted paths are walked directly; they are the common
-case and run once per page, so they skip the JSONPath parser entirely.
+Paths are JSONPath (`$.results[*]`, `$`) or, the common case, dotted paths
+(`items`, `meta.pagination.total`). Dotted paths are walked directly: they run
+once or more per page, and skip the JSONPath parser entirely. A resource with no
+`data_selector` has one detected on the first page of each pass, by dlt's rules.
 """
 
 from __future__ import annotations
@@ -13,51 +14,75 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 
 MISSING = object()
 
+#: dlt's names of a list that holds the records, and of lists that hold something else.
+RECORD_KEYS = frozenset(
+    {"data", "items", "results", "entries", "records", "rows", "entities", "payload", "content", "objects", "values"}
+)
+NON_RECORD_KEYS = frozenset({"meta", "metadata", "pagination", "links", "extras", "headers"})
+#: How deep dlt looks for a list of records: `a.b.c`.
+_DETECT_DEPTH = 3
+
 
 def is_jsonpath(selector: str) -> bool:
     """True for selectors written in JSONPath rather than as a dotted path."""
     return selector.startswith("$") or any(ch in selector for ch in "[]*")
 
 
-def select_value(body: t.Any, selector: str) -> t.Any:  # noqa: ANN401
-    """The single value at `selector`, or `MISSING` when any step is absent."""
-    if is_jsonpath(selector):
-        matches = list(extract_jsonpath(selector, body))
-        return matches[0] if len(matches) == 1 else (matches or MISSING)
+def find_values(body: t.Any, path: str) -> list[t.Any]:  # noqa: ANN401
+    """Every value at `path` (dlt's `find_values`): one for a dotted path that exists, none if it does not."""
+    if is_jsonpath(path):
+        return list(extract_jsonpath(path, body))
     node = body
-    for step in selector.split("."):
+    for step in path.split("."):
         if isinstance(node, dict) and step in node:
             node = node[step]
         elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
             node = node[int(step)]
         else:
-            return MISSING
-    return node
+            return []
+    return [node]
 
 
-def select_records(body: t.Any, selector: str | None) -> list[dict] | None:  # noqa: ANN401, PLR0911 - one case per selector shape
-    """The records a page carries, or None when the selector finds nothing at all.
+def select_value(body: t.Any, path: str) -> t.Any:  # noqa: ANN401
+    """The single value at `path`, or `MISSING` when nothing is there."""
+    values = find_values(body, path)
+    if not values:
+        return MISSING
+    return values[0] if len(values) == 1 else values
 
-    A selector that lands on a single object yields that object as one record (an
-    endpoint returning one item); a body that is itself a list needs no selector.
+
+def select_records(body: t.Any, selector: str) -> list[t.Any] | None:  # noqa: ANN401
+    """The records at `selector` as dlt extracts them, or None when the selector finds nothing at all.
+
+    One value found is unwrapped (a list is the page; an object is one record);
+    several are the page; null is an empty page.
     """
-    if not selector:
-        if isinstance(body, list):
-            return body
+    values = find_values(body, selector)
+    if not values:
         return None
-    if is_jsonpath(selector):
-        # `$.data[*]` and `$.data` mean the same list; asking for the list itself
-        # tells an empty page apart from a selector that matches nothing.
-        container = selector.removesuffix("[*]")
-        matches = list(extract_jsonpath(container, body))
-        if len(matches) == 1 and isinstance(matches[0], list):
-            return matches[0]
-        return matches or None
-    found = select_value(body, selector)
-    if found is MISSING:
-        return None
+    found: t.Any = values[0] if len(values) == 1 else values
     if found is None:
         return []
-    if isinstance(found, list):
-        return found
-    return [found]
+    return found if isinstance(found, list) else [found]
+
+
+def detect_selector(body: t.Any) -> str:  # noqa: ANN401
+    """Where the records of `body` are, by dlt's rules: a list named like records, else the first list, else `$`."""
+    if not isinstance(body, dict):
+        return "$"
+    lists: list[tuple[str, ...]] = []
+    _collect_lists(body, (), lists)
+    for path in lists:
+        if path[-1] in RECORD_KEYS and path[-1] not in NON_RECORD_KEYS:
+            return ".".join(path)
+    return ".".join(lists[0]) if lists else "$"
+
+
+def _collect_lists(node: dict, path: tuple[str, ...], found: list[tuple[str, ...]]) -> None:
+    if len(path) >= _DETECT_DEPTH:
+        return
+    for key, value in node.items():
+        if isinstance(value, list):
+            found.append((*path, str(key)))
+        elif isinstance(value, dict):
+            _collect_lists(value, (*path, str(key)), found)

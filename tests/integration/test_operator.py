@@ -106,8 +106,8 @@ def test_connection_test_gives_one_verdict_per_stream(tmp_path, fresh_sandbox):
 
 
 def test_metric_lines_can_be_quieted(tmp_path, fresh_sandbox):
-    loud = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups"]))
-    quiet = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups"], metrics_log_level="WARNING"))
+    loud = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups"], metrics_log_level="INFO"))
+    quiet = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups"]))  # the default: quiet
     assert "METRIC:" in loud.stderr
     assert "METRIC:" not in quiet.stderr and quiet.returncode == 0
 
@@ -117,5 +117,6 @@ def test_connection_test_reads_a_child_stream_for_its_parents_first_record(tmp_p
     child = {"name": "reviews", "endpoint": {"params": {"course_id": {"type": "resolve", "resource": "courses", "field": "id"}}}}
     run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["courses", child]), "--test")
     assert run.returncode == 0, run.stderr[-1500:]
-    assert "tap-lms test: reviews: ok: reachable, authorised, first page parsed" in run.stderr
+    # The child's verdict names its own request (for the parent's first record), not the parent's.
+    assert "tap-lms test: reviews: ok: reachable, authorised, first page parsed (GET /v1/course_reviews?course_id=1" in run.stderr
     assert {r.params.get("course_id") for r in fresh_sandbox.requests_to("/v1/course_reviews")} == {"1"}

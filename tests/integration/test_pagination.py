@@ -51,9 +51,10 @@ def test_an_empty_first_page_fetched_ahead_does_not_hide_the_pages_after_it(tmp_
 def test_missing_items_is_an_error_naming_the_keys(fresh_sandbox):
     from tap_lms.tap import TapLMS
 
-    stream = TapLMS(config=base_config(fresh_sandbox), setup_mapper=False).streams["groups"]
-    stream.path = "/v1/resource"  # answers with {"data": [...], "total": N}
-    with pytest.raises(APIRequestError) as failure:
+    schema = {"properties": {"id": {"type": "integer"}}}
+    resource = {"name": "things", "schema": schema, "endpoint": {"path": "/v1/resource", "data_selector": "items"}}
+    stream = TapLMS(config=base_config(fresh_sandbox, resources=[resource]), setup_mapper=False).streams["things"]
+    with pytest.raises(APIRequestError) as failure:  # /v1/resource answers {"data": [...], "total": N}
         list(stream.request_records(None))
     message = str(failure.value)
     assert "no 'items' in the response" in message and "data, total" in message

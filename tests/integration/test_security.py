@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from helpers import base_config, expected_ids, run_tap, run_until_killed
 
-from tap_lms.http.bounds import same_origin
+from tap_lms.http.transport import same_origin
 from tap_lms.sandbox.measure import run_tap_measured
 
 SECRET = "attacker-wants-this-Key-4f1c"
@@ -110,7 +110,7 @@ def test_a_declared_path_on_another_origin_is_refused_before_any_request(tmp_pat
     resource = {"name": "things", "primary_key": "id", "endpoint": {"path": f"{_url(other_origin)}/v1/resource"}}
     run = run_tap(tmp_path, base_config(fresh_sandbox, resources=[resource]))
     assert run.returncode == 2
-    assert "resource 'things': path" in _last_line(run) and "is not under base_url" in _last_line(run)
+    assert "resource 'things': path" in _last_line(run) and "is not on base_url's origin" in _last_line(run)
     assert other_origin.seen == [] and fresh_sandbox.requests == []
     same = {**resource, "endpoint": {"path": f"{fresh_sandbox.url}/v1/resource", "data_selector": "data"}}
     assert run_tap(tmp_path, base_config(fresh_sandbox, resources=[same]), "--discover").returncode == 0
@@ -136,7 +136,7 @@ def test_a_gzip_bomb_is_measured_after_decompression(tmp_path, fresh_sandbox):
     fresh_sandbox.faults.add(kind="gzip_bomb", path="/v1/groups", size_mb=512, times=None)
     code, stderr, peak = _run_measured(tmp_path, base_config(fresh_sandbox, resources=["groups"]))
     assert code == 1, stderr[-2000:]
-    assert "larger than max_response_mb (64 MB)" in stderr.splitlines()[-1], stderr[-2000:]
+    assert "larger than max_response_mb (16 MB)" in stderr.splitlines()[-1], stderr[-2000:]
     assert peak < 200, peak  # MB: 512 MB of decoded body were never held
 
 

@@ -1,0 +1,91 @@
+"""Which records of a pass have a usable primary key, and which were read before in the same pass.
+
+A record is only written when its key identifies it: every key field present,
+not null, and a text, number or boolean (after coercion to the schema, so an
+`"abc"` in an integer key is already null). A record read twice in one pass
+(pages that shift, or repeat) is written once. Both are counted for the summary.
+Streams without a key keep every record; a fingerprint of each still tells
+whether a whole page was read before (the guards' loop check).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import msgspec
+
+_SCALARS = (str, int, float, bool)
+_encode = msgspec.json.Encoder(order="sorted").encode
+
+
+class RecordIdentity:
+    """The records seen in one pass, by key."""
+
+    def __init__(self, keys: t.Sequence[str]) -> None:
+        self.keys = tuple(keys)
+        self._seen: set[t.Any] = set()
+        #: Records without a usable key (not written), and the first of them, for the warning.
+        self.keyless = 0
+        self.keyless_example: dict | None = None
+        #: Records read a second time in this pass (written once).
+        self.duplicates = 0
+
+    def sort_page(self, records: list[dict]) -> tuple[list[dict], int, int]:
+        """(the records to write, how many had a usable key, how many of those this pass had not read before)."""
+        if not records:
+            return records, 0, 0
+        if not self.keys:
+            return records, len(records), self._unseen_fingerprints(records)
+        if len(self.keys) == 1:
+            fast = self._single_key_fast_path(records)
+            if fast is not None:
+                return fast, len(fast), len(fast)
+        kept: list[dict] = []
+        keyed = 0
+        for record in records:
+            key = self._key(record)
+            if key is None:
+                self.keyless += 1
+                if self.keyless_example is None:
+                    self.keyless_example = record
+                continue
+            keyed += 1
+            if key in self._seen:
+                self.duplicates += 1
+                continue
+            self._seen.add(key)
+            kept.append(record)
+        return kept, keyed, len(kept)
+
+    def _single_key_fast_path(self, records: list[dict]) -> list[dict] | None:
+        """One key, every value usable and new: the common page, checked with set operations only."""
+        name = self.keys[0]
+        values = [record.get(name) for record in records]
+        try:
+            distinct = set(values)
+        except TypeError:  # an object or a list where the key should be
+            return None
+        if None in distinct or len(distinct) != len(values) or not distinct.isdisjoint(self._seen):
+            return None
+        if not all(type(value) in _SCALARS for value in distinct):
+            return None
+        self._seen |= distinct
+        return records
+
+    def _key(self, record: dict) -> t.Any:  # noqa: ANN401
+        values = []
+        for name in self.keys:
+            value = record.get(name)
+            if value is None or not isinstance(value, _SCALARS):
+                return None
+            values.append(value)
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def _unseen_fingerprints(self, records: list[dict]) -> int:
+        unseen = 0
+        for record in records:
+            fingerprint = hash(_encode(record))
+            if fingerprint not in self._seen:
+                self._seen.add(fingerprint)
+                unseen += 1
+        return unseen
