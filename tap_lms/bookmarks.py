@@ -60,7 +60,8 @@ class BookmarkMixin(SDKStream):
 
     def cursor_value(self, record: dict) -> t.Any:  # noqa: ANN401
         """The record's value at the cursor path (None when it has none)."""
-        key = self.replication_key
+        incremental = self.spec.incremental
+        key = incremental.cursor_path if incremental is not None else self.replication_key
         if not key:
             return None
         if key in record:

@@ -17,6 +17,7 @@ import typing as t
 from tap_lms.errors import APIRequestError
 from tap_lms.paging import PageView, PaginationError, detect_paginator
 from tap_lms.paging.guards import PassGuard
+from tap_lms.paging.numbered import PageNumberPaginator
 from tap_lms.records.identity import RecordIdentity
 from tap_lms.records.incremental import CursorError
 from tap_lms.records.page import NotRecords, Page, missing_selector, page_records
@@ -128,6 +129,13 @@ class PassReader:
 
     def _next(self, paginator: Paginator, view: PageView, fetched: Fetched, considered: int, unseen: int) -> PageRequest | None:
         stream = self.stream
+        if considered and not unseen and isinstance(paginator, PageNumberPaginator) and paginator.counts_from_unknown:
+            paginator.count_from_one()
+            stream.warn_once(
+                "page=1 repeated the first page (a paginator detected from a page count counts from 0): counting "
+                "pages from 1 instead, so the last page is read too (dlt would miss it)"
+            )
+            unseen = considered  # not a loop: the API's numbering, now known
         try:
             following = paginator.next(view)
             self.guard.after_page(view.record_count, considered, unseen, has_next=following is not None)

@@ -166,7 +166,9 @@ def _flat_resource(entry: t.Any, position: int, defaults: dict[str, t.Any], sett
     if builtin is None:
         merged = merge_defaults(defaults, normalize_entry(entry, position))
         return parse_entry(merged, page_size=settings.page_size)
-    own = normalize_entry(entry, position) if isinstance(entry, dict) else {}
+    own = dict(entry) if isinstance(entry, dict) else {}
+    if isinstance(own.get("endpoint"), str):
+        own["endpoint"] = {"path": own["endpoint"]}
     base = builtin.resource_entry(page_size=settings.page_size, scope_by_parent=settings.scope_by_parent is not False)
     params = (own.get("endpoint") or {}).get("params")
     if isinstance(params, dict) and any(isinstance(v, dict) and v.get("type") == "incremental" for v in params.values()):

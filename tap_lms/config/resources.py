@@ -106,12 +106,14 @@ def normalize_entry(entry: t.Any, position: int) -> dict[str, t.Any]:  # noqa: A
         raise ConfigurationError(msg)
     endpoint = entry.get("endpoint")
     if isinstance(endpoint, str):
-        entry["endpoint"] = {"path": endpoint}
+        endpoint = {"path": endpoint}
     elif endpoint is None:
-        entry["endpoint"] = {}
+        endpoint = {}
     elif not isinstance(endpoint, dict):
         msg = f"resource '{name}': 'endpoint' must be a path or an object"
         raise ConfigurationError(msg)
+    # As dlt: a resource without a path is read from its name, whatever resource_defaults say.
+    entry["endpoint"] = {"path": name, **endpoint}
     return entry
 
 

@@ -32,7 +32,7 @@ if t.TYPE_CHECKING:
 #: dlt's defaults.
 DEFAULT_KEY_NAME = "Authorization"
 DEFAULT_TOKEN_LIFETIME = 3600
-#: A token is renewed this long before it expires (or at 90 % of a shorter lifetime).
+#: A token is renewed this long before it expires, or a tenth of its lifetime before, whichever is less.
 RENEW_BEFORE_SECONDS = 60.0
 _KEY_LOCATIONS = frozenset({"header", "query", "param", "cookie"})
 #: A token endpoint's answer is a few hundred bytes; more is not a token.
@@ -203,7 +203,7 @@ class OAuth2ClientCredentials(Auth):
             seconds = max(float(lifetime), 0.0)
         except (TypeError, ValueError):
             seconds = self.default_lifetime
-        self._renew_at = time.monotonic() + max(min(seconds - RENEW_BEFORE_SECONDS, seconds * 0.9), 0.0)
+        self._renew_at = time.monotonic() + seconds - min(RENEW_BEFORE_SECONDS, seconds * 0.1)
 
 
 def _token_error(where: str, status: int | None, reason: str) -> CredentialsError:
@@ -254,7 +254,8 @@ def build_auth(spec: t.Any, *, owner: str, session: requests.Session | None = No
     for key in SECRET_OPTIONS & set(options):
         options[key] = redaction.register_secret(options[key])
     reject_unknown_keys(owner.removeprefix("resource '").removesuffix("'"), options, allowed, f"{kind} auth")
-    missing = sorted(key for key in required if options.get(key) in (None, ""))
+    # An empty password is a real one: some APIs take the key as the user name and no password.
+    missing = sorted(key for key in required if options.get(key) is None or (options[key] == "" and key != "password"))
     if missing:
         msg = f"{owner}: {kind} auth needs {', '.join(missing)}"
         raise ConfigurationError(msg)

@@ -8,8 +8,10 @@
 4. a `next...` key holding anything else: `cursor` at that path;
 5. otherwise one page.
 
-The detected paginator continues from the first page as dlt's does, quirks
-included: against a 1-based API, the page after the first is `page=1` again.
+The detected paginator continues from the first page as dlt's does: the next
+request is `page=1`. Against an API that counts from 1 that is the first page
+again, and dlt then misses the last page; here the repeat is noticed and the
+pages are counted from 1 (`PageNumberPaginator.count_from_one`), so every page is read.
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ def detect_paginator(page: PageView) -> Paginator:
         return JSONLinkPaginator(next_url_path=".".join(next_path))
     total_path, total = _find_total_pages(body)
     if total_path and as_int(total) is not None:
-        return PageNumberPaginator(
+        pager = PageNumberPaginator(
             param="page", body_path=None, initial=0, step=1, total_path=".".join(total_path), total_path_given=True
         )
+        pager.counts_from_unknown = True
+        return pager
     if next_path:
         return JSONCursorPaginator(cursor_path=".".join(next_path))
     return SinglePagePaginator()

@@ -41,10 +41,10 @@ def filtered(records: tuple[dict, ...], params: dict[str, str]) -> list[dict]:
     known = {k: v for k, v in filters.items() if k in selected[0]}
     if not known:
         return selected
-    return [r for r in selected if all(_same(r.get(k), v) for k, v in known.items())]
+    return [r for r in selected if all(same_value(r.get(k), v) for k, v in known.items())]
 
 
-def _same(stored: t.Any, wanted: str) -> bool:  # noqa: ANN401
+def same_value(stored: t.Any, wanted: str) -> bool:  # noqa: ANN401
     """Filter on the value, not its serialisation: a drifted "12.0" is still course 12."""
     if str(stored) == wanted:
         return True

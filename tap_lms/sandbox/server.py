@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from typing_extensions import Self
 
 from tap_lms.config.builtins import BUILTINS
+from tap_lms.sandbox import shapes
 from tap_lms.sandbox.data import generate
 from tap_lms.sandbox.faults import FaultPlan
 from tap_lms.sandbox.hostile import HOSTILE
@@ -69,6 +70,9 @@ class SandboxOptions:
     rate_headers: bool = True  # send RateLimit-Remaining/-Reset on every response
     rate_reset_format: str = "seconds"  # seconds (until reset), epoch, epoch_ms
     rate_retry_after: bool = False  # add Retry-After to the 429s
+    #: Seconds an OAuth2 token of the `/paged/` shape lives (`tap_lms.sandbox.shapes`).
+    token_lifetime: float = 3600.0
+    token_lifetime_told: float | None = None
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Sandbox:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: t.Any) -> None:  # noqa: ANN401
         self.options = SandboxOptions(**options)
         self.faults = FaultPlan()
+        self.tokens = shapes.Tokens()
         self.requests: list[LoggedRequest] = []
         self._changes: dict[str, dict[int, dict[str, t.Any]]] = {}
         self._lock = threading.Lock()
@@ -155,8 +160,9 @@ class Sandbox:
         self.stop()
 
     def reset(self, *, changes: bool = False) -> None:
-        """Forget logged requests and faults (and, if asked, `touch` changes)."""
+        """Forget logged requests, faults and tokens (and, if asked, `touch` changes)."""
         self.faults.clear()
+        self.tokens = shapes.Tokens()
         with self._lock:
             self.requests.clear()
             if changes:
@@ -200,6 +206,15 @@ class Sandbox:
             self.requests.append(entry)
 
 
+def _search_params(query: t.Any) -> dict[str, str]:  # noqa: ANN401
+    """A POST search body (`{"page": {"number": N, "size": M}, "filter": {...}}`) as the list's parameters."""
+    if not isinstance(query, dict):
+        return {}
+    page = query["page"] if isinstance(query.get("page"), dict) else {}
+    found = {"page": page.get("number", 1), "limit": page.get("size", 25), **(query.get("filter") or {})}
+    return {k: str(v) for k, v in found.items() if v is not None}
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -219,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002, ANN401
         """Quiet: the request log replaces the access log."""
 
-    def do_GET(self) -> None:  # noqa: PLR0911 - one answer per route and fault
+    def do_GET(self) -> None:  # noqa: C901, PLR0911 - one answer per route and fault
         self._logged = None
         self._rate_headers: dict[str, str] = {}
         sandbox = self.server.sandbox
@@ -231,6 +246,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if opts.latency:
             time.sleep(opts.latency)
+        if url.path.startswith(shapes.PREFIXES):
+            self._shape(url.path, params)
+            return
         key = params.pop(opts.key_name, None)
         logged = self._logged = LoggedRequest(path=url.path, params=dict(params), status=0)
         sandbox.log(logged)
@@ -269,13 +287,35 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json(200, body)
 
+    def _shape(self, path: str, params: dict[str, str]) -> None:
+        """Another API shape over the same data (`tap_lms.sandbox.shapes`); credentials are not logged."""
+        sandbox = self.server.sandbox
+        shown = {k: v for k, v in params.items() if k not in ("wstoken", "key")}
+        logged = self._logged = LoggedRequest(path=path, params=shown, status=0)
+        sandbox.log(logged)
+        fault = sandbox.faults.pick(path, urlencode(sorted(shown.items())))
+        if fault is not None:
+            logged.fault = fault.kind
+            self._misbehave(fault)
+            return
+        allowed, self._rate_headers = sandbox.take_rate_slot()
+        if not allowed:
+            self._json(429, {"error": "rate_limited"})
+            return
+        status, body, headers = shapes.answer(self, sandbox, path, params)
+        self._json(status, body, headers)
+
     def do_POST(self) -> None:
         self._logged = None
         self._rate_headers = {}
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        payload = json.loads(self.rfile.read(length) or b"null")
         sandbox = self.server.sandbox
+        raw = self.rfile.read(length)
+        if url.path.startswith(shapes.PREFIXES):
+            self._shape_post(url.path, raw)
+            return
+        payload = json.loads(raw or b"null")
         if url.path == "/_sandbox/faults":
             sandbox.faults.set(payload or [])
         elif url.path == "/_sandbox/options":
@@ -287,6 +327,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": "not_found"})
             return
         self._json(200, {"ok": True})
+
+    def _shape_post(self, path: str, raw: bytes) -> None:
+        sandbox = self.server.sandbox
+        logged = self._logged = LoggedRequest(path=path, params={}, status=0)
+        sandbox.log(logged)
+        if path == "/paged/oauth/token":
+            status, body, headers = shapes.token_endpoint(self, sandbox, shapes.parse_form(raw))
+        elif path.startswith("/paged/v2/") and path.endswith("/search"):
+            query = json.loads(raw or b"{}")
+            status, body, headers = shapes.answer(self, sandbox, path.removesuffix("/search"), _search_params(query))
+        else:
+            status, body, headers = 404, {"error": "not_found"}, {}
+        self._json(status, body, headers)
 
     # --- pages --------------------------------------------------------------------
 
