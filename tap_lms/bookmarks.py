@@ -126,9 +126,19 @@ class BookmarkMixin(SDKStream):
         if state.get("replication_key") != self.replication_key:
             return None
         bookmark = state.get("replication_key_value")
+        where = f" for {dict(context)}" if context else ""
+        if bookmark is not None and (
+            isinstance(bookmark, (bool, dict, list))
+            or (self.is_timestamp_replication_key and parse_timestamp(bookmark) is None)
+        ):
+            kind = "a timestamp" if self.is_timestamp_replication_key else "a text or a number"
+            msg = (
+                f"the state's bookmark of stream '{self.name}'{where} is not {kind}: {bookmark!r}. Fix or remove it "
+                "from the state (or delete the state) to read from the start"
+            )
+            raise ConfigurationError(msg)
         moment = parse_timestamp(bookmark) if self.is_timestamp_replication_key else None
         if moment is not None and moment > dt.datetime.now(dt.timezone.utc) + FUTURE_BOOKMARK_TOLERANCE:
-            where = f" for {dict(context)}" if context else ""
             msg = (
                 f"the state's bookmark of stream '{self.name}'{where} is in the future ({bookmark}): a sync from it "
                 "would read nothing. Remove it from the state (or delete the state) to read from the start"

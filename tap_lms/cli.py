@@ -8,35 +8,64 @@ or an API that stays down is not a bug in the tap, so those end here in a single
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import sys
+import traceback
 from pathlib import Path
 
+import requests
 import simplejson  # the SDK reads --catalog and --state with it
 from singer_sdk import exceptions as sdk_errors
 
-from tap_lms import progress, redaction
+from tap_lms import progress, redaction, settings
 from tap_lms.errors import ConfigurationError, TapLMSError
 from tap_lms.tap import TapLMS
+
+#: glibc's `M_MMAP_THRESHOLD`: blocks this large go straight to (and back to) the system.
+_M_MMAP_THRESHOLD, _LARGE_BLOCK = -3, 4 * 2**20
+
+
+def return_large_blocks() -> None:
+    """Keep blocks of 4 MB and more out of the heap, so memory freed after a huge page goes back to the system.
+
+    glibc raises its mmap threshold each time such a block is freed; large pages
+    then stay in per-thread heaps and resident memory grows with every worker
+    thread (measured: 426 MB instead of 248 MB against eleven streams of 15 MB
+    pages). A fixed threshold keeps peak memory bounded; pages of normal size stay
+    below it, so normal syncs are not affected.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, _LARGE_BLOCK)
 
 
 def main() -> None:
     """Run the tap's command line; after a sync, write its summary, then any error line last."""
+    return_large_blocks()
     error: TapLMSError | None = None
     code: int | str | None = 0
     try:
-        sys.argv[1:] = check_input_files(sys.argv[1:])
+        sys.argv[1:] = check_input_files(_take_strict(sys.argv[1:]))
         TapLMS.cli()
     except TapLMSError as exc:
         error, code = exc, exc.exit_code
     except (sdk_errors.MappingError, sdk_errors.ConfigurationError) as exc:  # stream_maps, flattening
         error = ConfigurationError(f"invalid stream_maps or flattening settings: {exc}")
         code = error.exit_code
+    except requests.exceptions.RequestException as exc:  # a request the API client could not even prepare
+        error = TapLMSError(f"a request could not be sent: {type(exc).__name__}: {exc}")
+        code = error.exit_code
     except (json.JSONDecodeError, simplejson.JSONDecodeError, OSError) as exc:  # read after our check (a race)
         error = ConfigurationError(f"cannot read an input file: {exc}")
         code = error.exit_code
     except SystemExit as exc:  # click's normal end, or a signal's 128+n
         code = exc.code
+    except Exception:  # noqa: BLE001 - a bug: its traceback, with every secret masked
+        sys.stderr.write(redaction.redact(traceback.format_exc()))
+        code = 1
     sys.stdout.flush()
     if progress.LAST_RUN is not None:
         stopped = f"stopped by signal (exit {code})" if isinstance(code, int) and code > 128 else None
@@ -47,6 +76,14 @@ def main() -> None:
 
 
 _INPUT_FILES = {"--config": "config", "--catalog": "catalog", "--state": "state"}
+
+
+def _take_strict(args: list[str]) -> list[str]:
+    """`--strict` (tap-lms's own option): the `strict` setting for this run, whatever the config says."""
+    if "--strict" not in args:
+        return args
+    settings.STRICT_FROM_COMMAND_LINE = True
+    return [arg for arg in args if arg != "--strict"]
 
 
 def check_input_files(args: list[str]) -> list[str]:
@@ -100,6 +137,32 @@ def _check_json_object(kind: str, path: str) -> None:
     if state_problem:
         msg = f"cannot read the state file '{path}': {state_problem} (write a Singer STATE value, or delete the file)"
         raise ConfigurationError(msg)
+    catalog_problem = _catalog_problem(payload) if kind == "catalog" else None
+    if catalog_problem:
+        msg = f"cannot read the catalog file '{path}': {catalog_problem} (run --discover for a fresh catalog)"
+        raise ConfigurationError(msg)
+
+
+def _catalog_problem(catalog: dict) -> str | None:
+    """What makes `catalog` unusable as a Singer catalog, or None."""
+    streams = catalog.get("streams")
+    if not isinstance(streams, list):
+        return f"'streams' is {type(streams).__name__}, not a list of streams"
+    for position, entry in enumerate(streams, 1):
+        if not isinstance(entry, dict):
+            return f"stream #{position} is {type(entry).__name__}, not an object"
+        name = entry.get("tap_stream_id")
+        if not isinstance(name, str) or not name:
+            return f"stream #{position} has no tap_stream_id"
+        if not isinstance(entry.get("schema", {}), dict):
+            return f"the schema of stream '{name}' is not an object"
+        metadata = entry.get("metadata", [])
+        if not isinstance(metadata, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("breadcrumb", []), list) and isinstance(m.get("metadata", {}), dict)
+            for m in metadata
+        ):
+            return f"the metadata of stream '{name}' is not a list of objects with a breadcrumb and metadata"
+    return None
 
 
 def _state_problem(state: dict) -> str | None:

@@ -20,6 +20,7 @@ from tap_lms.bookmarks import BookmarkMixin, normalized_cursor
 from tap_lms.config import join_url
 from tap_lms.config.templates import render
 from tap_lms.errors import APIRequestError, TapLMSError
+from tap_lms.output import BufferedSingerWriter
 from tap_lms.paging.base import PageRequest
 from tap_lms.read_ahead import ReadAheadMixin
 from tap_lms.reading import PassReader
@@ -143,9 +144,12 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
         )
 
     def request_records(self, context: Context | None) -> t.Iterable[dict]:
-        """Every record of the stream for `context` (the SDK's per-record interface)."""
+        """Every record of the stream for `context` (the SDK's per-record interface), written a page at a time."""
+        writer = self.runtime.writer
         for page in self.request_pages(context):
             yield from page.records
+            if isinstance(writer, BufferedSingerWriter):
+                writer.write_pending()  # the page's lines now: queued lines must not pile up across pages
 
     def request_pages(self, context: Context | None) -> t.Iterator[Page]:
         """Every page of the stream for `context`, in order, each fetched once, its records ready to write."""

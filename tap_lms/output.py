@@ -44,16 +44,21 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, t.Any]):
         self._stamp: tuple[dt.datetime | None, str | None] = (None, None)
 
     def add_record(self, stream: str, record: t.Mapping[str, t.Any], version: int | None, extracted: dt.datetime | None) -> None:
-        """Queue one RECORD line; the queue is written when full and before any other message."""
-        self.add_records(stream, [record], version, extracted)
+        """Queue one RECORD line; the queue is written when full, at the end of the page, and before any other message."""
+        self._pending.extend(self._record_lines(stream, [record], version, extracted))
+        if len(self._pending) >= self.BATCH:
+            self.write_pending()
 
     def add_records(
         self, stream: str, records: t.Sequence[t.Mapping[str, t.Any]], version: int | None, extracted: dt.datetime | None
     ) -> None:
-        """Queue RECORD lines of one stream; the queue is written when full and before any other message."""
-        pending = self._pending
-        pending.extend(self._record_lines(stream, records, version, extracted))
-        if len(pending) >= self.BATCH:
+        """Write a page's RECORD lines, a batch at a time: a page's records are never held past the page.
+
+        Pages are bounded (`max_response_mb`); lines queued across pages would not be:
+        a page of a few huge records, then another, would pile up until 500 records.
+        """
+        for start in range(0, len(records), self.BATCH):
+            self._pending.extend(self._record_lines(stream, records[start : start + self.BATCH], version, extracted))
             self.write_pending()
 
     def _record_lines(

@@ -53,63 +53,90 @@ class PagePool:
                 future.set_exception(exc)
 
 
+#: What a page fetched ahead is expected to hold before the run has seen one.
+DEFAULT_PAGE_BYTES = 2**20
+
+
 class Budget:
     """What the whole tap may hold fetched but not yet written: pages, and bytes (keeps memory flat).
 
-    A page is asked for ahead only while both allow; a page fetched ahead charges its
-    size when it arrives and gives it back when it is taken (or dropped). What is
-    already on its way when the bytes run out still arrives: the bound is this
-    budget plus what `max_concurrency` requests can bring.
+    A request ahead takes a `Slot`: one page, and the bytes its page is expected to
+    hold (the size of its stream's first page). When the page arrives its slot holds
+    its real size; when it is taken to be written, or dropped, the slot gives all
+    back. Bytes are reserved before a request is sent, so the pages ahead never hold
+    much more than the budget, whatever size the API makes them.
     """
 
     def __init__(self, pages: int, max_bytes: int = 64 * 2**20) -> None:
-        self._left = pages
-        self._bytes_left = max_bytes
+        self._pages = pages
+        self._bytes = max_bytes
+        self._lock = threading.Lock()
+        #: The largest page seen in this run: what a page of a stream not read yet is expected to hold.
+        self.largest = 0
+
+    def reserve(self, estimate: int | None = None) -> Slot | None:
+        """A slot for one page of about `estimate` bytes (unknown: the largest page seen), if the budget allows."""
+        with self._lock:
+            if estimate is None:
+                estimate = max(DEFAULT_PAGE_BYTES, self.largest)
+            if self._pages <= 0 or self._bytes < estimate:
+                return None
+            self._pages -= 1
+            self._bytes -= estimate
+        return Slot(self, estimate)
+
+    def saw(self, size: int) -> None:
+        """A page of `size` bytes was read (fetched ahead or not): pages not read yet may be as large."""
+        if size > self.largest:
+            with self._lock:
+                self.largest = max(self.largest, size)
+
+    def _adjust(self, pages: int, size: int, *, seen: int = 0) -> None:
+        with self._lock:
+            self._pages += pages
+            self._bytes += size
+            self.largest = max(self.largest, seen)
+
+
+class Slot:
+    """One page's share of the budget: reserved, then the page's real size, then given back (once)."""
+
+    def __init__(self, budget: Budget, reserved: int) -> None:
+        self._budget = budget
+        self._held = reserved
+        self._given = False
         self._lock = threading.Lock()
 
-    def take(self) -> bool:
-        """One page more, if the budget allows."""
+    def arrived(self, size: int) -> None:
+        """The page arrived holding `size` bytes."""
         with self._lock:
-            if self._left <= 0 or self._bytes_left <= 0:
-                return False
-            self._left -= 1
-            return True
+            if self._given:
+                return
+            change, self._held = size - self._held, size
+        self._budget._adjust(0, -change, seen=size)  # noqa: SLF001 - the slot's own budget
 
-    def give(self, pages: int = 1) -> None:
-        """Pages written or dropped."""
+    def release(self) -> None:
+        """The page is taken (or dropped): its share comes back."""
         with self._lock:
-            self._left += pages
+            if self._given:
+                return
+            self._given, held = True, self._held
+        self._budget._adjust(1, held)  # noqa: SLF001
 
-    def hold(self, size: int) -> None:
-        """A page of `size` bytes arrived ahead of time."""
-        with self._lock:
-            self._bytes_left -= size
-
-    def release(self, size: int) -> None:
-        """A page of `size` bytes left the read-ahead (written, or dropped)."""
-        with self._lock:
-            self._bytes_left += size
+    def release_when_done(self, future: Future) -> None:
+        """Give the share back once `future` is done or cancelled (a request still running keeps it until then)."""
+        future.add_done_callback(lambda _done: self.release())
 
 
-def charged(budget: Budget, fetch: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
-    """`fetch`, charging the size of what it brings to `budget` (given back by `settle`)."""
+def charged(slot: Slot, fetch: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
+    """`fetch`, telling `slot` the size of what it brings."""
 
     def run() -> t.Any:  # noqa: ANN401
         result = fetch()
-        budget.hold(getattr(result, "size", 0))
+        slot.arrived(getattr(result, "size", 0))
         return result
 
     return run
-
-
-def settle(budget: Budget, future: Future) -> None:
-    """Give back what a page fetched ahead holds, now if it arrived, else when it does."""
-
-    def release(done: Future) -> None:
-        if not done.cancelled() and done.exception() is None:
-            budget.release(getattr(done.result(), "size", 0))
-
-    future.add_done_callback(release)
 
 
 class ReadAhead:
@@ -127,32 +154,38 @@ class ReadAhead:
         self._budget = budget
         self._fetch = fetch
         self._window = window
-        self._ahead: dict[str, Future] = {}
+        self._ahead: dict[str, tuple[Slot, Future]] = {}
         self._planned: t.Iterator[t.Any] | None = None
+        self._estimate = DEFAULT_PAGE_BYTES
         self.planned_once = False
 
-    def plan(self, requests: t.Iterator[t.Any] | None) -> None:
-        """The requests to come, in order (lazily); start sending them."""
+    def plan(self, requests: t.Iterator[t.Any] | None, page_bytes: int = DEFAULT_PAGE_BYTES) -> None:
+        """The requests to come, in order (lazily), each expected to hold about `page_bytes`; start sending them."""
         self.planned_once = True
         self._planned = requests
+        self._estimate = max(page_bytes, 1)
         self.top_up()
 
     def top_up(self) -> None:
         """Send more planned requests, within the window and the budget."""
-        while self._planned is not None and len(self._ahead) < self._window and self._budget.take():
+        while self._planned is not None and len(self._ahead) < self._window:
+            slot = self._budget.reserve(self._estimate)
+            if slot is None:
+                return
             upcoming = next(self._planned, None)
             if upcoming is None:
                 self._planned = None
-                self._budget.give()
+                slot.release()
                 return
-            self._ahead[upcoming.key] = self._pool.submit(charged(self._budget, partial(self._fetch, upcoming)))
+            self._ahead[upcoming.key] = (slot, self._pool.submit(charged(slot, partial(self._fetch, upcoming))))
 
     def take(self, request: t.Any) -> Future | None:  # noqa: ANN401
         """The page for `request`, if it was requested ahead."""
-        future = self._ahead.pop(request.key, None)
-        if future is not None:
-            self._budget.give()
-            settle(self._budget, future)
+        entry = self._ahead.pop(request.key, None)
+        if entry is None:
+            return None
+        slot, future = entry
+        slot.release_when_done(future)
         return future
 
     def stop_planning(self) -> None:
@@ -161,10 +194,9 @@ class ReadAhead:
 
     def close(self) -> None:
         """Cancel what was not used (running requests finish and are dropped)."""
-        for future in self._ahead.values():
+        for slot, future in self._ahead.values():
             future.cancel()
-            settle(self._budget, future)
-        self._budget.give(len(self._ahead))
+            slot.release_when_done(future)
         self._ahead.clear()
         self._planned = None
 
@@ -192,7 +224,9 @@ class FirstPages:
         for stream in self._streams():
             wanted = stream.selected or stream.has_selected_descendents
             if wanted and not stream.parent_stream_type and not stream.started_reading:
-                self._ahead[stream.name] = stream.prefetch_first_page()
+                ahead = stream.prefetch_first_page()
+                if ahead is not None:
+                    self._ahead[stream.name] = ahead
 
     def take(self, stream: str, request: t.Any) -> tuple[Future, ReadAhead] | None:  # noqa: ANN401
         """The first page (and the pages after it) fetched ahead for `stream`, if for this request."""
@@ -222,7 +256,7 @@ class ChildFirstPages:
         self._budget = budget
         self._window = window
         self._pending: collections.deque[tuple[str, dict, str, t.Callable[[], t.Any]]] = collections.deque()
-        self._ahead: dict[tuple[str, str], tuple[str, Future]] = {}
+        self._ahead: dict[tuple[str, str], tuple[str, Slot, Future]] = {}
         self._lock = threading.Lock()
 
     def plan(self, passes: t.Iterable[tuple[str, dict, str, t.Callable[[], t.Any]]]) -> None:
@@ -233,15 +267,17 @@ class ChildFirstPages:
 
     def take(self, stream: str, context: dict, request_key: str) -> Future | None:
         """The first page of this pass, if it was requested ahead for this request."""
+        wanted = (stream, _key(context))
         with self._lock:
-            entry = self._ahead.pop((stream, _key(context)), None)
+            entry = self._ahead.pop(wanted, None)
+            if entry is None and self._pending:  # not sent yet: it is being read now, so it must never be sent
+                self._pending = collections.deque(p for p in self._pending if (p[0], _key(p[1])) != wanted)
         if entry is not None:
-            self._budget.give()
-            settle(self._budget, entry[1])
+            entry[1].release_when_done(entry[2])
         self._top_up()
         if entry is None:
             return None
-        planned, future = entry
+        planned, _slot, future = entry
         if planned != request_key:
             future.cancel()
             return None
@@ -252,16 +288,18 @@ class ChildFirstPages:
         with self._lock:
             ahead, self._ahead = self._ahead, {}
             self._pending.clear()
-        for _key_of_request, future in ahead.values():
+        for _key_of_request, slot, future in ahead.values():
             future.cancel()
-            settle(self._budget, future)
-        self._budget.give(len(ahead))
+            slot.release_when_done(future)
 
     def _top_up(self) -> None:
         with self._lock:
-            while self._pending and len(self._ahead) < self._window and self._budget.take():
+            while self._pending and len(self._ahead) < self._window:
+                slot = self._budget.reserve()
+                if slot is None:
+                    return
                 stream, context, request_key, fetch = self._pending.popleft()
-                self._ahead[(stream, _key(context))] = (request_key, self._pool.submit(charged(self._budget, fetch)))
+                self._ahead[(stream, _key(context))] = (request_key, slot, self._pool.submit(charged(slot, fetch)))
 
 
 def _key(params: dict) -> str:

@@ -13,7 +13,7 @@ import datetime as dt
 import typing as t
 from functools import partial
 
-from tap_lms.prefetch import ReadAhead
+from tap_lms.prefetch import ReadAhead, charged
 from tap_lms.sdk_glue import SDKStream
 
 if t.TYPE_CHECKING:
@@ -89,7 +89,7 @@ class ReadAheadMixin(SDKStream):
             if context is None:
                 self.runtime.first_pages.start()  # once one stream has answered, the others' first pages
             if not read_ahead.planned_once:
-                read_ahead.plan(paginator.plan(view))
+                read_ahead.plan(paginator.plan(view), page_bytes=fetched.size)
         return ahead
 
     def plan_child_first_pages(self, records: list[dict]) -> None:
@@ -123,8 +123,11 @@ class ReadAheadMixin(SDKStream):
         if context is None and self.child_streams:
             self.runtime.child_first_pages.close()
 
-    def prefetch_first_page(self) -> tuple[str, tuple[Future, ReadAhead]]:
-        """Ask for this stream's first page on a worker thread, and then for the pages after it."""
+    def prefetch_first_page(self) -> tuple[str, tuple[Future, ReadAhead]] | None:
+        """Ask for this stream's first page on a worker thread, and then for the pages after it (None: no budget)."""
+        slot = self.runtime.budget.reserve()
+        if slot is None:
+            return None
         request = self.pass_request(None)
         paginator = self.new_paginator()
         if paginator is not None:
@@ -136,10 +139,12 @@ class ReadAheadMixin(SDKStream):
             if paginator is not None and fetched.body is not None and not fetched.ignored and self.worth_fetching_ahead(fetched):
                 view = _first_view(self, fetched, request)
                 if view is not None:
-                    read_ahead.plan(self.new_paginator().plan(view))  # type: ignore[union-attr]
+                    read_ahead.plan(self.new_paginator().plan(view), page_bytes=fetched.size)  # type: ignore[union-attr]
             return fetched
 
-        return request.key, (self.runtime.pool.submit(first_page_then_plan), read_ahead)
+        future = self.runtime.pool.submit(charged(slot, first_page_then_plan))
+        slot.release_when_done(future)  # the first page is the stream's own as soon as it arrives
+        return request.key, (future, read_ahead)
 
 
 def _first_view(stream: ReadAheadMixin, fetched: Fetched, request: PageRequest) -> PageView | None:

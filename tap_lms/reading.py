@@ -23,6 +23,9 @@ from tap_lms.records.incremental import CursorError
 from tap_lms.records.page import NotRecords, Page, missing_selector, page_records
 from tap_lms.records.selectors import detect_selector
 
+#: A page may hold this many times the page size the tap asked for (an API may round up); more is refused.
+RECORDS_PER_PAGE_FACTOR = 10
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from concurrent.futures import Future
@@ -67,6 +70,7 @@ class PassReader:
                 if selector is None:
                     selector = detect_selector(fetched.body)
                 raw = self._records(fetched, selector)
+                self._check_page_size(paginator, len(raw), fetched)
                 view = PageView(fetched.body, fetched.headers, len(raw), request)
                 if paginator is None:
                     paginator = detect_paginator(view)
@@ -103,6 +107,7 @@ class PassReader:
             raise self._error(stream.runtime.api.shown(request), str(exc)) from None
         future = first if pages_read == 0 else read_ahead.take(request)
         fetched = future.result() if future is not None else stream.fetch(self.context, request)
+        stream.runtime.budget.saw(fetched.size)
         return stream.runtime.api.parse(fetched, stream.endpoint, stream=stream.name)
 
     def _records(self, fetched: Fetched, selector: str) -> list[dict]:
@@ -145,6 +150,16 @@ class PassReader:
             stream.logger.warning("Stream '%s': %s", stream.name, paginator.warning)
             paginator.warning = None
         return following
+
+    def _check_page_size(self, paginator: Paginator | None, count: int, fetched: Fetched) -> None:
+        """A page of far more records than the page size the tap asked for is not a page: stop, do not hold it."""
+        limit = getattr(paginator, "limit", None)
+        if isinstance(limit, int) and count > RECORDS_PER_PAGE_FACTOR * limit:
+            reason = (
+                f"asked for {limit:,} records a page, the API sent {count:,} (more than {RECORDS_PER_PAGE_FACTOR}x); "
+                "not a page to trust, nothing of it was written"
+            )
+            raise self._error(fetched.shown, reason)
 
     @staticmethod
     def _contradicts_plan(paginator: Paginator, count: int) -> bool:

@@ -50,8 +50,8 @@ class Concurrency:
 
     @property
     def unwritten_bytes(self) -> int:
-        """Bytes of pages fetched ahead that may wait unwritten: 64 MB, whatever the concurrency."""
-        return 64 * 2**20
+        """Bytes of pages fetched ahead that may wait unwritten: 32 MB, whatever the concurrency (a page is ~1 MB)."""
+        return 32 * 2**20
 
     @property
     def queued_per_stream(self) -> int:

@@ -83,12 +83,39 @@ class SDKStream(RESTStream):
         except Exception as exc:
             report.finish(self.name, error=str(exc))
             raise
-        if context is None:
-            state = self.stream_state
-            bookmark = state.get("replication_key_value")
-            if bookmark is None and state.get("partitions"):
-                bookmark = f"{len(state['partitions'])} partitions"
-            report.finish(self.name, bookmark=None if bookmark is None else str(bookmark))
+        if context is None:  # a top-level stream's whole pass, its child streams' passes included
+            for stream in [self, *self.descendants()]:
+                if stream.started_at_all:
+                    stream.pass_complete()
+
+    def descendants(self) -> list[SDKStream]:
+        """This stream's child streams, theirs, and so on (parents first)."""
+        found: list[SDKStream] = []
+        for child in self.child_streams:
+            if isinstance(child, SDKStream):
+                found += [child, *child.descendants()]
+        return found
+
+    @property
+    def started_at_all(self) -> bool:
+        """Whether this stream's sync began in this run."""
+        stats = self.runtime.report.streams.get(self.name)
+        return stats is not None and stats.started is not None
+
+    def pass_complete(self) -> None:
+        """The stream's whole pass is over (for a child, every parent's): its line, its warnings once, its bookmark."""
+        for line in self.warnings_at_end():
+            self.logger.warning("Stream '%s': %s", self.name, line)
+            self._stats.notes.append(line)
+        state = self.stream_state
+        bookmark = state.get("replication_key_value")
+        if bookmark is None and state.get("partitions") and self.replication_method == REPLICATION_INCREMENTAL:
+            bookmark = f"{len(state['partitions'])} bookmarks"
+        self.runtime.report.finish(self.name, bookmark=None if bookmark is None else str(bookmark))
+
+    def warnings_at_end(self) -> list[str]:
+        """What to say once about the stream's records when its pass is over (`tap_lms.client.LMSStream`)."""
+        return []
 
     @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:

@@ -29,6 +29,9 @@ from tap_lms.errors import ConfigurationError
 from tap_lms.records.coercion import number_from_text
 from tap_lms.redaction import register_secret
 
+#: Set by the `--strict` command-line option: records without a usable key stop the sync.
+STRICT_FROM_COMMAND_LINE = False
+
 #: The LMS API's published limit: the pace of a sync whose settings and API say nothing else.
 DEFAULT_REQUESTS_PER_MINUTE = 120
 
@@ -84,6 +87,8 @@ class Settings:
             if f.type == "int" and isinstance(value, float) and value.is_integer():
                 value = int(value)
             values[f.name] = value
+        if STRICT_FROM_COMMAND_LINE:
+            values["strict"] = True
         return cls(**values)
 
     @property

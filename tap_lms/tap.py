@@ -7,6 +7,7 @@ import logging
 import typing as t
 from functools import cached_property
 
+import click
 import requests
 
 from tap_lms import progress, redaction
@@ -28,8 +29,6 @@ from tap_lms.settings import SETTINGS_SCHEMA, Settings
 from tap_lms.streams import link_children, stream_class
 
 if t.TYPE_CHECKING:
-
-    import click
     from singer_sdk.streams import Stream
 
 redaction.install()
@@ -155,6 +154,14 @@ class TapLMS(SDKTap):
                     "parsed, records found), reading only each stream's first page; exit 1 if any fails. "
                     "--test=schema writes the SCHEMA messages only."
                 )
+        command.params.append(
+            click.Option(
+                ["--strict"],
+                is_flag=True,
+                expose_value=False,
+                help="Stop the sync on a record without a usable primary key (by default it is left out, counted and named).",
+            )
+        )
         return command
 
     def check_connection(self) -> bool:

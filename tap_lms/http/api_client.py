@@ -29,7 +29,7 @@ from tap_lms.http.auth import Auth
 from tap_lms.http.bounds import BodyTooLarge, TooManyObjects, containers, read_body
 from tap_lms.http.ratelimit import RequestGate, reset_seconds
 from tap_lms.http.retry import RETRY_STATUSES, TRANSPORT_ERRORS, RetryableResponse, parse_retry_after, wait_times
-from tap_lms.http.transport import UnsafeURL, check_text, deadline, origin, show_origin
+from tap_lms.http.transport import TooManyInterimReplies, UnsafeURL, check_text, deadline, origin, show_origin
 from tap_lms.redaction import redact
 
 if t.TYPE_CHECKING:
@@ -46,13 +46,16 @@ if t.TYPE_CHECKING:
 MAX_REDIRECTS = 5
 #: More JSON objects and arrays than this in one response is not a page of records: refused unparsed.
 MAX_CONTAINERS_PER_PAGE = 250_000
-#: A page with more objects than this is parsed by the stream that writes it, not ahead of time.
+#: A page with more objects, or more bytes, than this is parsed by the stream that writes it, not ahead of
+#: time: pages waiting to be written stay as bytes (a parsed page can be ten times larger).
 PARSE_AHEAD_CONTAINERS = 10_000
+PARSE_AHEAD_BYTES = 2 * 2**20
 _BODY_PREVIEW_CHARS = 200
 _decode_fast = msgspec.json.Decoder().decode
 #: `\u0000` or an escaped surrogate in a body: its strings need a look (see `Fetched.text_hazard`).
 _TEXT_HAZARD = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _MAX_INT_DIGITS = 4300
+_LATE = "the exchange took longer than request_timeout"
 _MAX_FLOAT_DIGITS = 400
 _INT64 = 2**63
 
@@ -83,7 +86,7 @@ class Fetched:
     headers: Mapping[str, str]
     timing: ResponseTiming
     body: t.Any = None
-    raw: bytes | None = None
+    raw: bytes | bytearray | None = None
     #: The response matched one of the endpoint's `response_actions`: its pass ends here.
     ignored: bool = False
     #: The body holds `\u0000` or escaped surrogates: its strings are checked before they are written.
@@ -194,7 +197,7 @@ class ApiClient:
             return fetched
         self._classify(response, endpoint)
         fetched.text_hazard = b"\\u" in body and _TEXT_HAZARD.search(body) is not None
-        if not parse_now and containers(body) > PARSE_AHEAD_CONTAINERS:
+        if not parse_now and (len(body) > PARSE_AHEAD_BYTES or containers(body) > PARSE_AHEAD_CONTAINERS):
             fetched.raw = body
             return fetched
         try:
@@ -205,15 +208,25 @@ class ApiClient:
             raise RetryableResponse(f"the response body is not valid JSON{_body_preview(response)}", status=status) from None
         return fetched
 
-    def _exchange(self, request: PageRequest, endpoint: Endpoint, stream: str, shown: str) -> tuple[requests.Response, bytes]:
+    def _exchange(
+        self, request: PageRequest, endpoint: Endpoint, stream: str, shown: str
+    ) -> tuple[requests.Response, bytearray]:
         """Send and read within one deadline (once more after renewing a token the API refused)."""
         waiting = self.report.waiting_for(f"the API's answer to {request.method} {shown} ({stream})")
         try:
             with deadline(self.timeout) as limit:
-                response = self._send(request, endpoint)
-                if response.status_code == 401 and endpoint.auth.renew_after_unauthorized():
-                    response.close()
+                try:
                     response = self._send(request, endpoint)
+                    if response.status_code == 401 and endpoint.auth.renew_after_unauthorized():
+                        response.close()
+                        response = self._send(request, endpoint)
+                except requests.exceptions.ConnectionError as exc:
+                    if limit.passed():  # the deadline shut the socket mid-answer
+                        raise requests.exceptions.Timeout(_LATE) from None
+                    interim = _cause(exc, lambda e: isinstance(e, TooManyInterimReplies))
+                    if interim is not None:  # a server stalling with 100 Continue: not worth another try
+                        raise _FatalResponse(None, f"the API sent {interim}") from None
+                    raise
                 body = read_body(
                     response, limit=self.max_response_bytes, deadline=limit, max_containers=MAX_CONTAINERS_PER_PAGE
                 )
@@ -271,16 +284,22 @@ class ApiClient:
             )
             endpoint.auth.apply(prepared)
             self._check_origin(str(prepared.url))
-            response = self.session.send(
-                prepared, timeout=self.timeout, allow_redirects=False, stream=True, proxies=self.proxies
-            )
+            try:
+                response = self.session.send(
+                    prepared, timeout=self.timeout, allow_redirects=False, stream=True, proxies=self.proxies
+                )
+            except ValueError as exc:  # requests reads the answer's Location even when not following it
+                if isinstance(exc, requests.exceptions.RequestException):
+                    raise
+                reason = "the API answered with a Location tap-lms will not follow: it does not parse as a URL"
+                raise _FatalResponse(None, reason) from None
             if not response.is_redirect:
                 return response
             response.close()
             location = response.headers.get("Location", "")
             try:
                 check_text(location)
-                url, params = urljoin(str(prepared.url), location), {}
+                url, params = _joined(str(prepared.url), location), {}
                 target = origin(url)
             except UnsafeURL as exc:
                 reason = f"the API redirected to a location tap-lms will not follow: {exc}"
@@ -326,7 +345,16 @@ class _FatalResponse(Exception):  # noqa: N818 - internal signal, converted befo
         self.reason = reason
 
 
-def _ignored(actions: tuple[ResponseAction, ...], status: int, body: bytes) -> bool:
+def _joined(base: str, location: str) -> str:
+    """`location` resolved against `base`; UnsafeURL when it does not parse (a broken IPv6 address)."""
+    try:
+        return urljoin(base, location)
+    except ValueError:
+        msg = "it does not parse as a URL (a port out of range, a broken address)"
+        raise UnsafeURL(msg) from None
+
+
+def _ignored(actions: tuple[ResponseAction, ...], status: int, body: bytes | bytearray) -> bool:
     text: list[str] = []
 
     def body_text() -> str:
@@ -337,23 +365,28 @@ def _ignored(actions: tuple[ResponseAction, ...], status: int, body: bytes) -> b
     return any(action.matches(status, body_text) for action in actions)
 
 
-def _cannot_connect(exc: BaseException) -> str | None:
-    """Why a first connection failed for good (refused, or no such host), or None for a failure worth retrying."""
+def _cause(exc: BaseException, matches: t.Callable[[BaseException], bool]) -> BaseException | None:
+    """The first exception in `exc`'s chain (causes, contexts, the reasons and arguments libraries wrap) that `matches`."""
     seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
+    pending: list[BaseException] = [exc]
     while pending:
         current = pending.pop()
-        if current is None or id(current) in seen:
+        if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
-            return "connection refused"
-        name = type(current).__name__
-        if name == "NameResolutionError" or "Name or service not known" in str(current):
-            return "no such host"
+        if matches(current):
+            return current
         linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *getattr(current, "args", ())]
         pending += [link for link in linked if isinstance(link, BaseException)]
     return None
+
+
+def _cannot_connect(exc: BaseException) -> str | None:
+    """Why a first connection failed for good (refused, or no such host), or None for a failure worth retrying."""
+    if _cause(exc, lambda e: isinstance(e, ConnectionRefusedError)) is not None:
+        return "connection refused"
+    unknown_host = _cause(exc, lambda e: type(e).__name__ == "NameResolutionError" or "Name or service not known" in str(e))
+    return "no such host" if unknown_host is not None else None
 
 
 def _status_text(response: requests.Response) -> str:
@@ -399,7 +432,7 @@ def _bounded_int(text: str) -> int | float:
     return float(text) if len(text) <= _MAX_FLOAT_DIGITS else float("inf")
 
 
-def _decode_json(content: bytes) -> t.Any:  # noqa: ANN401
+def _decode_json(content: bytes | bytearray) -> t.Any:  # noqa: ANN401
     """Parse a body with msgspec (about twice as fast as the standard library).
 
     What msgspec refuses but Python's parser reads is parsed again by the latter:

@@ -20,6 +20,8 @@ if t.TYPE_CHECKING:
 
 #: Bytes asked of the socket per read: small enough that one read cannot decode into much.
 _CHUNK = 64 * 1024
+#: What a response keeps of its body as text, for messages.
+_PREVIEW_BYTES = 64 * 1024
 
 
 class BodyTooLarge(Exception):  # noqa: N818 - a condition, reported by the API client with its context
@@ -37,7 +39,7 @@ def containers(data: bytes | bytearray) -> int:
 
 def read_body(  # noqa: C901 - one failure kind per branch, each mapped to what the retry rules know
     response: requests.Response, *, limit: int, deadline: Deadline, max_containers: int | None = None
-) -> bytes:
+) -> bytearray:
     """The decoded body of a `stream=True` response, or an error past a bound.
 
     Failures below HTTP come out as the `requests` exceptions the retry rules know:
@@ -73,10 +75,10 @@ def read_body(  # noqa: C901 - one failure kind per branch, each mapped to what 
         raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
     finally:
         response.close()
-    content = bytes(body)
-    response._content = content  # noqa: SLF001 - so .text and previews work as for a non-streamed response
+    # So .text and error previews work as for a non-streamed response: the start is enough (no second copy).
+    response._content = bytes(body[:_PREVIEW_BYTES])  # noqa: SLF001
     response._content_consumed = True  # noqa: SLF001
-    return content
+    return body
 
 
 def _late() -> requests.exceptions.Timeout:

@@ -7,16 +7,18 @@ control character, credentials before the host) or that does not parse (a port
 out of range, a broken IPv6 address) is refused as it stands, never "fixed".
 
 `request_timeout` is one deadline for the whole exchange: connecting, the status
-line, the headers, any number of interim `100 Continue` replies and the body. A
-socket timeout bounds only one read, and a server that sends a byte a second
-passes every one of them; here a watchdog thread shuts the socket of a request
-whose deadline has passed, and the read in progress ends at once.
+line, the headers, interim `100 Continue` replies and the body. A socket timeout
+bounds only one read, and a server that sends a byte a second passes every one
+of them; here a watchdog thread shuts the socket of a request whose deadline has
+passed, and the read in progress ends at once. More than `MAX_INTERIM_REPLIES`
+interim replies end the exchange at once (http.client would read them for ever).
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
+import http.client
 import itertools
 import re
 import socket
@@ -185,10 +187,34 @@ def deadline(seconds: float) -> Iterator[Deadline]:
         limit.finish()
 
 
+#: `100 Continue` and other interim replies before the real answer: a server sending more is not answering.
+MAX_INTERIM_REPLIES = 10
+
+
+class TooManyInterimReplies(http.client.HTTPException):
+    """The server sent interim (1xx) replies and no answer."""
+
+
+class _Response(http.client.HTTPResponse):
+    """http.client's response, which skips interim replies without bound: here at most `MAX_INTERIM_REPLIES`."""
+
+    _interim = 0
+
+    def _read_status(self) -> tuple[str, int, str]:
+        version, status, reason = super()._read_status()  # type: ignore[misc]
+        if 100 <= status < 200:
+            self._interim += 1
+            if self._interim > MAX_INTERIM_REPLIES:
+                msg = f"more than {MAX_INTERIM_REPLIES} interim replies (such as 100 Continue) and no answer"
+                raise TooManyInterimReplies(msg)
+        return version, status, reason
+
+
 class _DeadlineMixin:
     """Put the connection's socket under the thread's deadline before the answer is read."""
 
     sock: socket.socket | None
+    response_class: type[http.client.HTTPResponse] = _Response
 
     def getresponse(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # noqa: ANN401
         limit = getattr(_current, "deadline", None)

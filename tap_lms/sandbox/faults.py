@@ -17,7 +17,8 @@ And what a hostile or broken server does (tests of tap-lms's bounds):
 - `gzip_bomb`: a small gzip body that decodes to `size_mb` MB of JSON;
 - `deep_json`: a 200 whose body nests 100,000 arrays;
 - `trickle`: a 200 that sends its body one byte every `seconds`;
-- `payload`: a 200 whose JSON body is `payload` (a list, `items` that is no list, ...).
+- `payload`: a 200 whose JSON body is `payload` (a list, `items` that is no list, ...), with `headers`;
+- `payload_raw`: a 200 whose body is the text `body`, as written.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 
 KINDS = frozenset(
     {"status", "drop", "reset", "truncate", "html", "empty", "slow"}
-    | {"redirect", "huge", "gzip_bomb", "deep_json", "trickle", "payload"}
+    | {"redirect", "huge", "gzip_bomb", "deep_json", "trickle", "payload", "payload_raw"}
 )
 
 
@@ -49,6 +50,7 @@ class Fault:
     location: str = ""
     size_mb: float = 256.0
     payload: t.Any = None
+    body: str = ""
     #: Choose by page instead of by request count: the fault hits a page (path and query)
     #: when a hash of it is a multiple of `every`, once per page. Unlike counting requests,
     #: that does not depend on the order concurrent requests arrive in.

@@ -82,7 +82,12 @@ def _trickle(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
 
 
 def _payload(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
-    return handler._json(200, fault.payload)  # noqa: SLF001
+    return handler._json(200, fault.payload, dict(fault.headers))  # noqa: SLF001
+
+
+def _payload_raw(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
+    """A 200 whose body is `body` as written: JSON no encoder of ours would write (a 5,000-digit number)."""
+    return handler._send(200, fault.body.encode(), "application/json")  # noqa: SLF001
 
 
 HOSTILE: dict[str, t.Callable[[Handler, t.Any], int]] = {
@@ -92,4 +97,5 @@ HOSTILE: dict[str, t.Callable[[Handler, t.Any], int]] = {
     "deep_json": _deep_json,
     "trickle": _trickle,
     "payload": _payload,
+    "payload_raw": _payload_raw,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 
 from helpers import base_config, fetch_raw, run_tap
 
@@ -81,11 +82,26 @@ def test_child_first_pages_stay_within_window_and_budget_and_give_back_on_close(
     budget = Budget(3)
     pages = ChildFirstPages(PagePool(2), budget, window=2)
     fetched: list[int] = []
-    passes = [("reviews", {"course_id": n}, {"page": 1}, lambda n=n: fetched.append(n) or n) for n in range(1, 6)]
+    passes = [("reviews", {"course_id": n}, "page=1", lambda n=n: fetched.append(n) or n) for n in range(1, 6)]
     pages.plan(passes)
-    assert pages.take("reviews", {"course_id": 1}, {"page": 1}).result(timeout=5) == 1  # fetched ahead
-    assert pages.take("reviews", {"course_id": 2}, {"page": 9}) is None  # other parameters: not used
-    assert pages.take("reviews", {"course_id": 9}, {"page": 1}) is None  # never planned
+    assert pages.take("reviews", {"course_id": 1}, "page=1").result(timeout=5) == 1  # fetched ahead
+    assert pages.take("reviews", {"course_id": 2}, "page=9") is None  # another request: not used
+    assert pages.take("reviews", {"course_id": 9}, "page=1") is None  # never planned
     pages.close()  # the rest planned or fetched for no pass: dropped, and the budget given back
-    assert [budget.take() for _ in range(4)] == [True, True, True, False]
+    time.sleep(0.2)  # a request already running gives its share back when it ends
+    slots = [budget.reserve() for _ in range(4)]
+    assert [slot is not None for slot in slots] == [True, True, True, False]
     assert set(fetched) <= {1, 2, 3, 4}  # never more than the window (2) ahead of what was taken
+
+
+def test_the_budget_reserves_bytes_before_sending_so_big_pages_do_not_pile_up():
+    from tap_lms.prefetch import Budget
+
+    budget = Budget(10, max_bytes=40)
+    first, second = budget.reserve(15), budget.reserve(15)
+    assert first is not None and second is not None and budget.reserve(15) is None  # 30 of 40 bytes reserved
+    first.arrived(30)  # the page was bigger than expected: now 45 of 40 held
+    assert budget.reserve(1) is None
+    first.release()
+    second.release()
+    assert budget.reserve(40) is not None

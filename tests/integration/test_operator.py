@@ -39,7 +39,8 @@ def test_progress_without_totals_shows_records_and_rate_only():
 
 def _summary(stderr: str) -> dict[str, list[str]]:
     lines = stderr.split("tap-lms summary:", 1)[1].splitlines()
-    return {line.split()[0]: line.split() for line in lines[2:] if re.match(r"^  \w", line) and not line.startswith("  note")}
+    rows = [line.split(maxsplit=8) for line in lines[2:] if re.match(r"^  \w", line) and not line.startswith("  note")]
+    return {row[0]: row for row in rows}
 
 
 def test_a_slow_sync_shows_progress_and_a_summary_that_matches_what_was_emitted(tmp_path, fresh_sandbox):
