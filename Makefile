@@ -1,4 +1,4 @@
-.PHONY: demo demo-stop test lint
+.PHONY: demo demo-stop test lint generated
 
 # One command, no credentials, no database server: embedded PostgreSQL + sandbox API ->
 # meltano run tap-lms target-postgres -> answers read back with SQL.
@@ -15,3 +15,7 @@ test:
 # The checks tests/unit/test_lint.py runs, on their own.
 lint:
 	.venv/bin/ruff check . && .venv/bin/mypy
+
+# Rewrite the files derived from the tap's settings and dlt options (README table, docs, meltano-hub, meltano.yml).
+generated:
+	.venv/bin/python scripts/update_generated.py

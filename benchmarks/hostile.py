@@ -91,22 +91,22 @@ def _empty_for_ever(path: str, query: dict) -> tuple[int, bytes, dict]:
 #: (label, how the API answers: a sandbox fault, or a raw responder, settings)
 ATTACKS: list[tuple[str, t.Any, dict]] = [
     ("none (30 groups, for comparison)", None, {}),
-    ("D1 302 to `http://127.0.0.2:C\\@127.0.0.1:P/…`", "D1", {}),
-    ("D2 status line one byte a second (`request_timeout: 3`)", rawsocket.trickle(b"HTTP/1.1 200 OK\r\n" * 40, seconds=1.0),
+    ("302 to `http://127.0.0.2:C\\@127.0.0.1:P/…`", "userinfo-redirect", {}),
+    ("status line one byte a second (`request_timeout: 3`)", rawsocket.trickle(b"HTTP/1.1 200 OK\r\n" * 40, seconds=1.0),
      {"request_timeout": 3}),
-    ("D2 headers one byte every 0.5 s (`request_timeout: 3`)",
+    ("headers one byte every 0.5 s (`request_timeout: 3`)",
      rawsocket.trickle(b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 400 + b"\r\n", seconds=0.5), {"request_timeout": 3}),
-    ("D3 endless `100 Continue`", rawsocket.endless_continue, {}),
-    ("D4 `total_pages: 1000000000`, 3 real pages", rawsocket.json_pages(_billion), {}),
-    ('D5 a 63 MB page of `{"id":1}`', rawsocket.json_pages(_tiny_records), {}),
-    ("D5 30 pages of one 15 MB text each", rawsocket.json_pages(_big_text), {}),
-    ("D5 pages of 240,000 records, no page size to check them by (cursor)", rawsocket.json_pages(_many_records), "cursor"),
-    ("D6 pages A, B, A, B…", rawsocket.json_pages(_alternating), {}),
-    ("D6 empty pages with a next page, for ever", rawsocket.json_pages(_empty_for_ever), {}),
-    ("D8 `Location` with port 99999", rawsocket.redirect("http://127.0.0.1:99999/v1/groups"), {}),
-    ("D8 `Location: http://[::1`", rawsocket.redirect("http://[::1/v1/groups"), {}),
-    ("D7, D8, D10 impossible dates, unusable ids, NUL and a lone surrogate", rawsocket.json_pages(_broken_records), {}),
-    ("D9 a key ending in a newline; the 400 echoes it JSON-escaped", rawsocket.json_pages(_echo_key), {"api_key": _KEY + "\n"}),
+    ("endless `100 Continue`", rawsocket.endless_continue, {}),
+    ("`total_pages: 1000000000`, 3 real pages", rawsocket.json_pages(_billion), {}),
+    ('a 63 MB page of `{"id":1}`', rawsocket.json_pages(_tiny_records), {}),
+    ("30 pages of one 15 MB text each", rawsocket.json_pages(_big_text), {}),
+    ("pages of 240,000 records, no page size to check them by (cursor)", rawsocket.json_pages(_many_records), "cursor"),
+    ("pages A, B, A, B…", rawsocket.json_pages(_alternating), {}),
+    ("empty pages with a next page, for ever", rawsocket.json_pages(_empty_for_ever), {}),
+    ("`Location` with port 99999", rawsocket.redirect("http://127.0.0.1:99999/v1/groups"), {}),
+    ("`Location: http://[::1`", rawsocket.redirect("http://[::1/v1/groups"), {}),
+    ("impossible dates, unusable ids, NUL and a lone surrogate", rawsocket.json_pages(_broken_records), {}),
+    ("a key ending in a newline; the 400 echoes it JSON-escaped", rawsocket.json_pages(_echo_key), {"api_key": _KEY + "\n"}),
     ("endless body (400 MB, no Content-Length)", {"kind": "huge", "size_mb": 400}, {}),
     ("gzip bomb (512 MB decoded from ~0.5 MB)", {"kind": "gzip_bomb", "size_mb": 512}, {}),
     ("JSON nested 100,000 deep", {"kind": "deep_json"}, {}),
@@ -123,7 +123,7 @@ def _api(sandbox: Sandbox, answer: t.Any) -> t.Iterator[str]:  # noqa: ANN401
             sandbox.faults.add(path="/v1/groups", times=None, **answer)
         yield sandbox.url
         return
-    if answer == "D1":
+    if answer == "userinfo-redirect":
         with rawsocket.RawServer(rawsocket.endless_continue, host="127.0.0.2") as elsewhere, rawsocket.RawServer(
             rawsocket.endless_continue
         ) as api:

@@ -1,15 +1,15 @@
-"""Measure tap-lms against the bare-HTTP floor and an untuned SDK tap, on the sandbox API.
+"""Measure tap-lms against a plain HTTP loop (the floor) and an untuned SDK tap, on the sandbox API.
 
     python benchmarks/run.py [--repeat 5] [--quick]
 
 For each scenario it starts the sandbox in its own process (so its CPU is not
 counted), runs every contender `--repeat` times in alternation, and prints a
 table of the medians: wall seconds, CPU seconds (user + system of the measured
-process), records per second, peak RSS, and the ratios the performance goals
-are stated in. It measures and reports; it asserts nothing.
+process), records per second, peak RSS, and the ratios between
+contenders. It measures and reports; it asserts nothing.
 
 Scenarios (the sandbox as the real API: reviews per course, coupons per promotion, limit <= 250):
-  no-latency   scale 2 (24,510 LMS records): CPU of tap-lms vs the bare loop
+  no-latency   scale 2 (24,510 LMS records): CPU of tap-lms vs the plain loop
   latency-50ms every response 50 ms late: tap-lms default vs tap-lms one request at a time
   real-limit   the API allows 120 requests a minute (its published limit), with and without
                RateLimit headers: tap-lms with nothing set; requests per full sync, wall, 429s
@@ -109,11 +109,11 @@ def tap_lms(url: str, workdir: Path, **settings: object) -> list[str]:
 
 
 def contenders(url: str, workdir: Path) -> dict[str, list[str]]:
-    """Bare loop, reference SDK tap, tap-lms (defaults)."""
+    """Plain loop, reference SDK tap, tap-lms (defaults)."""
     reference_config = workdir / "reference.json"
     reference_config.write_text(json.dumps({"base_url": url, "api_key": KEY}))
     return {
-        "bare loop": [PY, "benchmarks/bare_loop.py", url, KEY],
+        "plain loop": [PY, "benchmarks/plain_loop.py", url, KEY],
         "reference SDK tap": [PY, "benchmarks/reference_tap.py", "--config", str(reference_config)],
         "tap-lms": tap_lms(url, workdir, **UNPACED),
     }
@@ -165,17 +165,17 @@ def main() -> None:
 
         with SandboxProcess("--scale", "2") as sandbox:
             results = alternate(contenders(sandbox.url, workdir), repeat)
-            table("No latency, 24,510 records (goal 1: tap-lms CPU ≤ 1.5× the bare loop)", results, "bare loop")
+            table("No latency, 24,510 records (CPU compared with the plain loop)", results, "plain loop")
 
         with SandboxProcess("--scale", "1", "--latency", "0.05") as sandbox:
             commands = {
                 "tap-lms, one request at a time": tap_lms(sandbox.url, workdir, max_concurrency=1, **UNPACED),
                 "tap-lms (defaults)": tap_lms(sandbox.url, workdir, **UNPACED),
-                "bare loop": [PY, "benchmarks/bare_loop.py", sandbox.url, KEY],
+                "plain loop": [PY, "benchmarks/plain_loop.py", sandbox.url, KEY],
             }
             results = alternate(commands, repeat)
             table(
-                "50 ms latency, 12,255 records (goal 2: defaults ≥ 4× faster than one at a time)",
+                "50 ms latency, 12,255 records (defaults compared with one request at a time)",
                 results, "tap-lms, one request at a time", speedup=True,
             )
 
@@ -188,7 +188,7 @@ def main() -> None:
                 print(f"| {label} | {len(statuses)} | {result.wall:.1f} | {statuses.count(429)} | "
                       f"{len(statuses) / 2:.1f} s ({result.records:,} records) |")
 
-        print("\n### Memory as the data grows (goal 4: 10× records, ≤ 1.2× peak RSS, < 120 MB)\n")
+        print("\n### Memory as the data grows (10× the records)\n")
         print("| records | wall s | CPU s | peak RSS MB |\n|---:|---:|---:|---:|")
         sizes = {}
         for scale in ("1", "10"):

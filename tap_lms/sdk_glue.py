@@ -44,6 +44,8 @@ if t.TYPE_CHECKING:
 
 #: How the SDK's stream sync introduces a failure it logs (see `SDKStream.log`).
 _SDK_UNHANDLED = "An unhandled error occurred while syncing"
+#: What the SDK says at the start of every pass: for a child stream, once per parent record.
+_SDK_PER_PASS = ("Beginning sync of", "Starting incremental sync of", "Beginning ")
 
 
 class SDKStream(RESTStream):
@@ -78,9 +80,13 @@ class SDKStream(RESTStream):
         """The SDK's sync, timed and accounted for in the run's progress and summary."""
         report = self.runtime.report
         report.start(self.name, self.replication_method)
+        if self._stream_version is None and self.closes_with_version():
+            self._stream_version = self.runtime.version  # every RECORD of the run carries it
         try:
             super().sync(context)
         except Exception as exc:
+            for line in self.warnings_at_end():  # what was noticed before the failure is said too
+                self.logger.warning("Stream '%s': %s", self.name, line)
             report.finish(self.name, error=str(exc))
             raise
         if context is None:  # a top-level stream's whole pass, its child streams' passes included
@@ -102,8 +108,26 @@ class SDKStream(RESTStream):
         stats = self.runtime.report.streams.get(self.name)
         return stats is not None and stats.started is not None
 
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        """Never at the start of a pass, as the SDK would: tap-lms closes a complete pass with it (`pass_complete`)."""
+        return False
+
+    def closes_with_version(self) -> bool:
+        """Whether this run's pass of the stream is complete by design and ends with ACTIVATE_VERSION."""
+        return False
+
     def pass_complete(self) -> None:
-        """The stream's whole pass is over (for a child, every parent's): its line, its warnings once, its bookmark."""
+        """The stream's whole pass is over (for a child, every parent's): its line, its warnings once, its bookmark.
+
+        A stream whose records carry this run's version closes the pass with
+        ACTIVATE_VERSION: a target that honours it marks the rows of older versions
+        deleted. Only here, after the last record of the last parent: a pass that
+        fails or is interrupted never gets this far, so it marks nothing deleted.
+        """
+        if self._stream_version is not None:
+            self._write_activate_version_message(self._stream_version)
         for line in self.warnings_at_end():
             self.logger.warning("Stream '%s': %s", self.name, line)
             self._stats.notes.append(line)
@@ -127,6 +151,10 @@ class SDKStream(RESTStream):
         """
         if level >= logging.ERROR and message.startswith(_SDK_UNHANDLED) and isinstance(sys.exc_info()[1], TapLMSError):
             level = logging.DEBUG
+        if level == logging.INFO and message.startswith(_SDK_PER_PASS) and self.parent_stream_type is not None:
+            if self.__dict__.get("_said_per_pass"):  # a child stream: once, not once per parent record
+                level = logging.DEBUG
+            self._said_per_pass = True
         super().log(message, *args, level=level, **kwargs)
 
     # --- STATE and SCHEMA -----------------------------------------------------------
@@ -288,6 +316,7 @@ class SDKTap(Tap):
         Replaces the SDK's validation, which reports a list of JSON Schema messages
         followed by the whole schema: `validate_settings` names the first wrong
         setting in one line (`ConfigurationError`), before any request is sent.
+        Without `raise_errors` (--discover, --about) only what is missing is let pass.
         """
         schema = self.config_jsonschema
         self.append_builtin_config(schema)
@@ -297,8 +326,7 @@ class SDKTap(Tap):
         for warning in unknown_settings(self._config, schema):
             self.logger.warning(warning)
         self._validating = raise_errors
-        if raise_errors:
-            validate_settings(self._config, schema)
+        validate_settings(self._config, schema)  # also for --discover: a wrong value is named as the setting it is
         self.settings_checked()
         return []
 

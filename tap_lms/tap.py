@@ -14,6 +14,7 @@ from tap_lms import progress, redaction
 from tap_lms.client import LMSStream
 from tap_lms.config import SourceSpec, load_source
 from tap_lms.config.resources import ResourceSpec, in_dependency_order
+from tap_lms.console import plain_console_logging
 from tap_lms.errors import APIRequestError, ConfigurationError, TapLMSError
 from tap_lms.http.api_client import ApiClient
 from tap_lms.http.auth import build_auth
@@ -141,11 +142,13 @@ class TapLMS(SDKTap):
             first_pages=FirstPages(lambda: [s for s in streams.values() if isinstance(s, LMSStream)]),
             child_first_pages=ChildFirstPages(pool, budget, concurrency.queued_per_stream),
             source=self.source,
+            version=self.initialized_at,
         )
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
-        """The SDK's command, with `--test` described as what it does here."""
+        """The SDK's command, with `--test` described as what it does here and plain log lines."""
+        plain_console_logging()
         command = super().get_singer_command()
         for option in command.params:
             if "--test" in option.opts:

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, meltano_command
+from helpers import ROOT, Warehouse, database_snapshot, meltano_command
 
 from tap_lms.sandbox import Sandbox
 
@@ -40,7 +40,7 @@ def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
     sandbox.reset(changes=True)
     defaults = type(sandbox.options)()
     for option in dataclasses.fields(defaults):
-        if option.name not in {"scale", "seed"}:  # the data itself stays, so it is generated once
+        if option.name not in {"scale", "variant"}:  # the data itself stays, so it is generated once
             setattr(sandbox.options, option.name, getattr(defaults, option.name))
     yield sandbox
     sandbox.reset(changes=True)
@@ -53,3 +53,22 @@ def meltano_project() -> Path:
     if not all((ROOT / ".meltano" / kind / name / "venv").exists() for kind, name in plugins):
         subprocess.run([meltano_command(), "install"], cwd=ROOT, check=True, capture_output=True, timeout=900)
     return ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def databases_left_as_found():
+    """The suite writes only into databases it creates and drops: every other one ends as it began."""
+    before = database_snapshot()
+    yield
+    assert database_snapshot() == before, "a test changed a database it did not create"
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory) -> Warehouse:
+    """A PostgreSQL database of the session's own, dropped at the end.
+
+    On the server at 127.0.0.1:5432 when one answers, else on an embedded server
+    from PyPI (a fresh machine), so tests that load into PostgreSQL never skip.
+    """
+    with Warehouse.create(tmp_path_factory.mktemp("pg") / "pgdata") as created:
+        yield created

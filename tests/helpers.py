@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import typing as t
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,3 +166,75 @@ def run_until_killed(tmp_path, config: dict, stream: str, after: int, state: dic
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL, "the tap finished before it could be killed"
     return records, last_state
+
+
+#: The local PostgreSQL server, when one answers.
+LOCAL_PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
+
+
+def database_snapshot() -> dict[str, list[tuple[str, str]]]:
+    """Every database of the local server (but the suite's own) with its tables; empty when none answers."""
+    import psycopg
+
+    try:
+        with psycopg.connect(**LOCAL_PG, autocommit=True) as admin:
+            names = [row[0] for row in admin.execute("select datname from pg_database where not datistemplate")]
+    except psycopg.OperationalError:
+        return {}
+    snapshot = {}
+    for name in sorted(n for n in names if not n.startswith(Warehouse.PREFIX)):
+        with contextlib.suppress(psycopg.OperationalError), psycopg.connect(**{**LOCAL_PG, "dbname": name}) as db:
+            tables = db.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema not in ('pg_catalog', 'information_schema') order by 1, 2"
+            ).fetchall()
+            snapshot[name] = [tuple(row) for row in tables]
+    return snapshot
+
+
+@dataclass
+class Warehouse:
+    """A database the tests created (and drop): how to connect to it, and how to point target-postgres at it."""
+
+    PREFIX: t.ClassVar[str] = "tap_lms_test_"
+
+    uri: str
+    #: The environment that points target-postgres (and meltano.yml's dev environment) at this database.
+    target_env: dict[str, str]
+
+    def connect(self):
+        """An autocommit connection to the database."""
+        import psycopg
+
+        return psycopg.connect(self.uri, autocommit=True)
+
+    @classmethod
+    @contextlib.contextmanager
+    def create(cls, pgdata: Path) -> t.Iterator[Warehouse]:
+        """A new database on the local server, else on an embedded one in `pgdata`; dropped afterwards."""
+        import psycopg
+
+        from tap_lms.sandbox import postgres
+
+        name = f"{cls.PREFIX}{uuid.uuid4().hex[:10]}"
+        stop = None
+        try:
+            admin = psycopg.connect(**LOCAL_PG, autocommit=True)
+            base = "postgresql://postgres@127.0.0.1:5432"
+            target_env = {"TARGET_POSTGRES_HOST": "127.0.0.1", "TARGET_POSTGRES_PORT": "5432",
+                          "TARGET_POSTGRES_USER": "postgres", "TARGET_POSTGRES_PASSWORD": "postgres",
+                          "TARGET_POSTGRES_DATABASE": name}
+            uri = f"{base}/{name}"
+        except psycopg.OperationalError:
+            url, stop = postgres.temporary(pgdata)
+            admin = psycopg.connect(postgres.libpq_uri(url), autocommit=True)
+            uri = postgres.libpq_uri(url).replace("/postgres?", f"/{name}?", 1)
+            target_env = {"TARGET_POSTGRES_SQLALCHEMY_URL": url.replace("/postgres?", f"/{name}?", 1)}
+        admin.execute(f'create database "{name}"')
+        try:
+            yield cls(uri, target_env)
+        finally:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+            admin.close()
+            if stop is not None:
+                stop()

@@ -223,7 +223,10 @@ def _check(source: SourceSpec, *, require_base_url: bool) -> SourceSpec:
 
 def _check_urls(source: SourceSpec) -> None:
     if not source.base_url:
-        msg = "setting 'base_url' is required (the API's root, e.g. https://api.example.com; or client.base_url)"
+        msg = (
+            "setting 'base_url' is required: the API's root, e.g. https://api.example.com, in the file given to "
+            '--config ({"base_url": "..."}), or in TAP_LMS_BASE_URL with --config ENV (a dlt config: client.base_url)'
+        )
         raise ConfigurationError(msg)
     try:
         api = origin(source.base_url)

@@ -2,8 +2,8 @@
 
 What tap-lms cannot do is refused when the settings are read, in one line naming
 the resource, the key and the reason: a config that ran in dlt must never give
-different data quietly. `tests/unit/test_dlt_options.py` keeps the README's
-table equal to `OPTIONS`.
+different data quietly. docs/dlt-configs.md shows `markdown_table()`, and
+tests/unit/test_docs.py keeps the two equal.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import typing as t
 
 from tap_lms.errors import ConfigurationError
 
-#: (where, key, supported?, what tap-lms does): the README's table of dlt options, in the order it shows them.
+#: (where, key, supported?, what tap-lms does): the documentation's table of dlt options, in the order it shows them.
 OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
     ("client", "base_url", True, "as in dlt; the flat `base_url` setting is the same"),
     ("client", "headers", True, "sent with every request; values masked in messages"),
@@ -101,3 +101,10 @@ def refuse_client_options(client: dict[str, t.Any]) -> None:
     if unknown:
         msg = f"setting 'client': unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(CLIENT_KEYS))})"
         raise ConfigurationError(msg)
+
+
+def markdown_table() -> list[str]:
+    """`OPTIONS` as the lines of a Markdown table, the way docs/dlt-configs.md shows it."""
+    rows = ["| in | option | read | what tap-lms does |", "|---|---|---|---|"]
+    rows += [f"| {where} | `{key}` | {'yes' if ok else 'refused'} | {note} |" for where, key, ok, note in OPTIONS]
+    return rows

@@ -1,6 +1,6 @@
-"""When to try a request again, and how long to wait first (seeds 000-004).
+"""When to try a request again, and how long to wait first (the API's documented rules).
 
-Retry 429, 500, 502, 503 and 504 (the seeds), the error statuses a CDN in front
+Retry 429, 500, 502, 503 and 504 (what the API documents), the error statuses a CDN in front
 of such an API answers with when the origin misbehaves (520-527 and 530, which
 mean the same as a 502 or 504 behind it), dropped connections, timeouts and
 bodies that are not JSON; nothing else. Waits grow as factor, factor², factor³ … seconds,
@@ -19,7 +19,7 @@ import typing as t
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-#: The seeds' statuses, and a CDN's 520-527 / 530 ("origin unreachable, timed out, answered garbage").
+#: The documented statuses, and a CDN's 520-527 / 530 ("origin unreachable, timed out, answered garbage").
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, *range(520, 528), 530})
 #: The longest single wait a server can ask of us through Retry-After.
 MAX_RETRY_AFTER_SECONDS = 300.0

@@ -98,6 +98,7 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.at = time.monotonic() + seconds
         self.expired = False
+        self.finished = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
 
@@ -131,6 +132,7 @@ class Deadline:
         """The exchange is over: nothing more to shut."""
         with self._lock:
             self._sockets = []
+            self.finished = True
 
 
 def _shut(sock: socket.socket) -> None:
@@ -139,7 +141,13 @@ def _shut(sock: socket.socket) -> None:
 
 
 class _Watchdog:
-    """One daemon thread that expires deadlines in time order."""
+    """One daemon thread that expires deadlines in time order.
+
+    It is woken only when a new deadline is earlier than every one it waits for,
+    and it drops deadlines whose exchange has finished without waiting for them:
+    waking it for each request (thousands, each over in milliseconds) cost a
+    tenth of a sync's CPU in thread switches.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -149,17 +157,22 @@ class _Watchdog:
 
     def add(self, limit: Deadline) -> None:
         with self._cond:
+            earliest = not self._heap or limit.at < self._heap[0][0]
             heapq.heappush(self._heap, (limit.at, next(self._order), limit))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="tap-lms-deadlines", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif earliest:
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._heap:
+                while self._heap and self._heap[0][2].finished:
+                    heapq.heappop(self._heap)
+                if not self._heap:
                     self._cond.wait()
+                    continue
                 at, _order, limit = self._heap[0]
                 wait = at - time.monotonic()
                 if wait > 0:

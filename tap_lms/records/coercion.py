@@ -5,7 +5,7 @@ date. The SDK's type conformance leaves the first as a string (the target then
 rejects the record) and turns the second into True. Here each schema is compiled
 once into a tree of small converter functions, so a record costs one dict pass;
 values that cannot be converted safely become null, and each (field, problem) is
-warned about once per stream instead of once per record.
+counted and said once per stream, with its count, when the stream's pass is over.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ import re
 import typing as t
 
 from tap_lms.records.incremental import parse_timestamp, utc_text
-
-if t.TYPE_CHECKING:
-    import logging
 
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -62,14 +59,20 @@ def _to_integer(value: t.Any) -> int:  # noqa: ANN401
             raise _Drop("a whole number too large to store")
         return int(value)
     if isinstance(value, str):
-        text = value.strip()
-        if _INT_TEXT.match(text):
-            return _whole(text)
-        if _NUMBER_TEXT.match(text):
-            number = float(text)
-            if number.is_integer():
-                return int(number)
+        number = _number_text(value)
+        if type(number) is int or (isinstance(number, float) and number.is_integer()):
+            return int(number)
     raise _Drop("not a whole number")
+
+
+def _number_text(value: str) -> int | float | None:
+    """A number written as text (`" 42 "`, `"0.5"`, `"1e3"`): an int for whole-number text; None if it is none."""
+    text = value.strip()
+    if _INT_TEXT.match(text):
+        return _whole(text)
+    if _NUMBER_TEXT.match(text):
+        return float(text)
+    return None
 
 
 def _whole(text: str) -> int:
@@ -87,12 +90,9 @@ def _to_number(value: t.Any) -> int | float:  # noqa: ANN401
             return value
         raise _Drop("not a finite number")
     if isinstance(value, str):
-        text = value.strip()
-        if _INT_TEXT.match(text):
-            return _whole(text)
-        if _NUMBER_TEXT.match(text):
-            number = float(text)
-            if math.isfinite(number):
+        number = _number_text(value)
+        if number is not None:
+            if type(number) is int or math.isfinite(number):
                 return number
             raise _Drop("a number beyond the range of a float")
     raise _Drop("not a number")
@@ -200,12 +200,10 @@ class RecordCoercer:
     (the replication key: the SDK compares bookmarks as strings).
     """
 
-    def __init__(
-        self, stream_name: str, schema: dict, logger: logging.Logger | logging.LoggerAdapter, normalize: t.Iterable[str] = ()
-    ) -> None:
+    def __init__(self, stream_name: str, schema: dict, normalize: t.Iterable[str] = ()) -> None:
         self.stream_name = stream_name
-        self.logger = logger
-        self._warned: set[tuple[str, str]] = set()
+        #: (field, problem) -> [records it happened in, the first value]: said once, with the count, at the end.
+        self._problems: dict[tuple[str, str], list[t.Any]] = {}
         self._normalize = set(normalize)
         self._fields = self._compile_properties(schema.get("properties", {}), prefix="")
         self._keep_unknown = EXTRA_FIELDS in self._fields
@@ -218,7 +216,7 @@ class RecordCoercer:
     def convert_page(self, records: list[dict]) -> None:
         """Convert `records` in place; unknown top-level fields move into `_extra_fields`, or are dropped.
 
-        Either way each is named once in a warning. They are kept when the schema
+        Either way each is counted for a warning. They are kept when the schema
         has `_extra_fields` (the `unknown_fields: keep` default), dropped otherwise.
         """
         fields = self._fields
@@ -238,16 +236,20 @@ class RecordCoercer:
             if self._keep_unknown:
                 record[EXTRA_FIELDS] = extra
 
-    def _warn(self, field: str, problem: str) -> None:
-        key = (field, problem)
-        if key not in self._warned:
-            self._warned.add(key)
-            self.logger.warning(
-                "Stream '%s', field '%s': %s (warned once per field)",
-                self.stream_name,
-                field,
-                problem,
-            )
+    def problems(self) -> list[str]:
+        """One line per field and problem, with how many records had it: what a stream says when its pass is over."""
+        lines = []
+        for (field, problem), (count, example) in self._problems.items():
+            shown = f" (e.g. {example})" if example is not None else ""
+            lines.append(f"field '{field}': {problem}{shown}, in {count:,} record{'' if count == 1 else 's'}")
+        return lines
+
+    def _warn(self, field: str, problem: str, example: str | None = None) -> None:
+        found = self._problems.get((field, problem))
+        if found is None:
+            self._problems[(field, problem)] = [1, example]
+        else:
+            found[0] += 1
 
     def _compile_properties(self, properties: dict, prefix: str) -> dict[str, tuple[frozenset[type], Converter]]:
         return {name: self._compile(subschema, f"{prefix}{name}") for name, subschema in properties.items()}
@@ -262,7 +264,7 @@ class RecordCoercer:
                 try:
                     return convert(value)
                 except _Drop as reason:
-                    self._warn(path, f"{reason} ({_preview(value)}); set to null")
+                    self._warn(path, f"{reason}; set to null", _preview(value))
                     return None
 
             return run

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
-from tap_lms.sandbox.server import DEFAULT_KEY, Sandbox
+from tap_lms.sandbox.handler import DEFAULT_KEY
+from tap_lms.sandbox.server import Sandbox
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,9 +32,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate-window", type=float, default=60.0, help="seconds of one rate-limit window")
     parser.add_argument("--no-rate-headers", action="store_true", help="send no RateLimit-Remaining headers")
     parser.add_argument(
+        "--remove-every",
+        type=int,
+        metavar="N",
+        help="serve the LMS as if every record whose id is a multiple of N had been deleted (with its reviews and coupons)",
+    )
+    parser.add_argument(
         "--no-parent-required",
         action="store_true",
         help="list reviews and coupons without course_id / promotion_id (the real API requires them)",
+    )
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="return once the API listens, leaving it running in the background (stop it with the kill command printed)",
     )
     args = parser.parse_args(argv)
     try:
@@ -44,13 +58,27 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(2)
     print(sandbox.url, flush=True)  # noqa: T201 - the one line a script waits for
-    print("tap-lms sandbox serving; Ctrl-C stops it", file=sys.stderr, flush=True)  # noqa: T201
+    if args.background:
+        _detach()  # the socket listens already: a client started next finds it
+    else:
+        print("tap-lms sandbox serving; Ctrl-C stops it", file=sys.stderr, flush=True)  # noqa: T201
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         sandbox.stop()
+
+
+def _detach() -> None:
+    """Serve on in a child process; this one says how to stop it and exits."""
+    child = os.fork()
+    if child:
+        print(f"tap-lms sandbox serving in the background; stop it with: kill {child}", file=sys.stderr, flush=True)  # noqa: T201
+        os._exit(0)
+    with Path(os.devnull).open("r+b") as null:  # nothing holds the caller's terminal or pipes open
+        for stream in (sys.stdin, sys.stdout, sys.stderr):
+            os.dup2(null.fileno(), stream.fileno())
 
 
 def _sandbox(args: argparse.Namespace) -> Sandbox:
@@ -68,6 +96,7 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
         rate_window=args.rate_window,
         rate_headers=not args.no_rate_headers,
         parent_required=not args.no_parent_required,
+        remove_every=args.remove_every,
     )
 
 

@@ -1,6 +1,6 @@
 """Deterministic, realistic LMS data for the sandbox API, drift included.
 
-The same `scale` and `seed` always give the same records, so tests can compare
+The same `scale` and `variant` always give the same records, so tests can compare
 what the tap emitted with what the sandbox holds. Some records carry the drift a
 real API sends (numbers and booleans as strings, empty strings for dates, a
 field no schema knows), so coercion is exercised by every full sync.
@@ -43,8 +43,8 @@ def _iso(moment: dt.datetime | None) -> str | None:
 class _Maker:
     """Builds one resource's records with a private random stream."""
 
-    def __init__(self, seed: int, name: str) -> None:
-        self.rng = random.Random(f"{seed}:{name}")
+    def __init__(self, variant: int, name: str) -> None:
+        self.rng = random.Random(f"{variant}:{name}")
 
     def moment(self, index: int, spread_days: int = 900) -> dt.datetime:
         base = _EPOCH + dt.timedelta(hours=index * 3)
@@ -184,7 +184,7 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
             "slug": f"{first.lower()}-{last.lower()}-{rid}", "avatar_url": mk.maybe(f"https://cdn.example.org/i/{rid}.jpg"),
             "email": email, "created_at": _iso(created),
         }
-    if name == "resource":  # the generic resource of seeds 000-003
+    if name == "resource":  # the generic resource (offset paging, records under `data`)
         return {
             "id": rid, "name": f"Item {rid}", "description": mk.maybe(f"Generic item number {rid}"),
             "status": mk.rng.choice(["active", "archived"]), "value": round(mk.rng.uniform(0, 1000), 2),
@@ -231,12 +231,12 @@ def _drift(record: dict[str, t.Any], i: int) -> None:
 
 
 @lru_cache(maxsize=4)
-def generate(scale: float = 1.0, seed: int = 7) -> dict[str, tuple[dict[str, t.Any], ...]]:
-    """Every resource's records, in `id` order, for a given size and seed."""
+def generate(scale: float = 1.0, variant: int = 7) -> dict[str, tuple[dict[str, t.Any], ...]]:
+    """Every resource's records, in `id` order, for a given size and variant."""
     counts = {name: max(1, round(base * scale)) for name, base in BASE_COUNTS.items()}
     data: dict[str, tuple[dict[str, t.Any], ...]] = {}
     for name, count in counts.items():
-        mk = _Maker(seed, name)
+        mk = _Maker(variant, name)
         records = []
         for i in range(count):
             record = _make(name, i, mk, counts)

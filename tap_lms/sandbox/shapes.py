@@ -33,7 +33,8 @@ from urllib.parse import parse_qsl, urlencode
 from tap_lms.sandbox.queries import same_value
 
 if t.TYPE_CHECKING:
-    from tap_lms.sandbox.server import Sandbox, _Handler
+    from tap_lms.sandbox.handler import Handler
+    from tap_lms.sandbox.server import Sandbox
 
 TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's own, documented credentials
 BASIC = ("sandbox-user", "sandbox-pass")
@@ -71,7 +72,7 @@ class Tokens:
         return expiry is not None and time.monotonic() < expiry
 
 
-def answer(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
+def answer(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
     """The answer of a shape's GET."""
     prefix = "/" + path.split("/", 2)[1] + "/"
     route = {
@@ -86,7 +87,7 @@ def answer(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str
     return route(handler, sandbox, path, params)
 
 
-def token_endpoint(handler: _Handler, sandbox: Sandbox, form: dict[str, str]) -> Answer:
+def token_endpoint(handler: Handler, sandbox: Sandbox, form: dict[str, str]) -> Answer:
     """`POST /paged/oauth/token`: client credentials in, a bearer token out.
 
     `token_lifetime` is how long a token really lives; `token_lifetime_told` (if set) is
@@ -123,7 +124,7 @@ def _records(sandbox: Sandbox, rest: str, params: dict[str, str]) -> list[dict] 
     return [r for r in rows if all(same_value(r.get(k), v) for k, v in fields.items())]
 
 
-def _bearer(handler: _Handler, expected: str | None = None, sandbox: Sandbox | None = None) -> bool:
+def _bearer(handler: Handler, expected: str | None = None, sandbox: Sandbox | None = None) -> bool:
     header = handler.headers.get("Authorization") or ""
     if not header.startswith("Bearer "):
         return False
@@ -142,7 +143,7 @@ def _int(params: dict[str, str], name: str, default: int) -> int:
         return default
 
 
-def _link(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
+def _link(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
     if not _bearer(handler, TOKEN):
         return 401, {"message": "Bad credentials"}, {}
     rest = path.removeprefix("/link/api/v1")
@@ -164,7 +165,7 @@ def _link(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]
     return 200, _window(rows, page, size), {"Link": ", ".join(links)} if links else {}
 
 
-def _web_service(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:  # noqa: PLR0911 - one answer per error
+def _web_service(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:  # noqa: PLR0911 - one answer per error
     del handler
     if path != "/ws/rest":
         return 404, {"exception": "not_found"}, {}
@@ -184,7 +185,7 @@ def _web_service(handler: _Handler, sandbox: Sandbox, path: str, params: dict[st
     return 200, _records(sandbox, f"/{name}", params), {}
 
 
-def _paged(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
+def _paged(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
     if not _bearer(handler, None, sandbox):
         return 401, {"error": "invalid_token"}, {}
     rows = _records(sandbox, path.removeprefix("/paged/v2"), params)
@@ -195,7 +196,7 @@ def _paged(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str
     return 200, {"data": _window(rows, page, size), "meta": {"page": page, "pages": pages, "total": len(rows)}}, {}
 
 
-def _basic(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
+def _basic(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
     expected = "Basic " + base64.b64encode(":".join(BASIC).encode()).decode()
     if handler.headers.get("Authorization") != expected:
         return 401, {"detail": "Authentication credentials were not provided."}, {"WWW-Authenticate": "Basic"}
@@ -219,7 +220,7 @@ def _cursor_of(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
 
 
-def _cursor(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
+def _cursor(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
     cookie = f"api_key={KEY}" in (handler.headers.get("Cookie") or "").replace(" ", "").split(";")
     if handler.headers.get("X-API-Key") != KEY and not cookie:
         return 401, {"error": "unauthorized"}, {}
@@ -231,7 +232,7 @@ def _cursor(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, st
     return 200, {"records": rows[offset : offset + size], "paging": {"next_cursor": following}}, {}
 
 
-def _next(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
+def _next(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
     if params.get("key") != KEY:
         return 403, {"detail": "Invalid key"}, {}
     rows = _records(sandbox, path.removeprefix("/next/api"), params)
@@ -246,7 +247,7 @@ def _next(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]
     return 200, {"count": len(rows), "next": following, "previous": None, "results": _window(rows, page, size)}, {}
 
 
-def _header_cursor(handler: _Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
+def _header_cursor(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
     if handler.headers.get("X-API-Key") != KEY:
         return 401, {"error": "unauthorized"}, {}
     rows = _records(sandbox, path.removeprefix("/hcursor/v1"), params)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import subprocess
 import sys
 
@@ -37,10 +39,27 @@ def test_demo_loads_postgres_and_a_second_run_merges_and_resumes(tmp_path):
         assert f'psql "postgresql://postgres@/postgres?host={pgdata}"' in first.stdout
         assert "sandbox API at http://127.0.0.1:" in first.stderr
 
+        assert "marked deleted: 0 rows" in first.stdout
+
         second = demo()
         assert second.returncode == 0, second.stderr[-3000:]
         assert "tap-lms demo: 12,255 rows in 11 PostgreSQL tables" in second.stdout  # merged, not appended
         assert "duplicate ids: 0" in second.stdout
         assert "This run read 0 enrollments" in second.stdout  # resumed from the bookmark: nothing changed
+        # The LMS deleted every 25th record (and its reviews and coupons) between the runs: marked, not gone.
+        deleted = int(re.search(r"marked deleted: ([\d,]+) rows", second.stdout)[1].replace(",", ""))
+        assert 200 < deleted < 600  # of 6,255 full-table rows; enrollments, incremental, cannot see deletes
+        assert (tmp_path / "run-1.log").exists() and (tmp_path / "run-2.log").exists()  # a log per run
     finally:
         postgres.stop(pgdata)
+
+
+def test_a_second_demo_while_one_runs_refuses_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_LMS_", "MELTANO_", "TARGET_"))}
+    env["DEMO_PGDATA"] = str(tmp_path / "pgdata")
+    with (tmp_path / "demo.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a running demo holds it
+        second = subprocess.run(["bash", "scripts/demo.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=60, check=False)
+    assert second.returncode == 1
+    assert second.stderr.strip().splitlines() == [f"demo: another 'make demo' is running (lock {tmp_path}/demo.lock); wait for it to finish"]

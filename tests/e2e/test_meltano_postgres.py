@@ -9,36 +9,10 @@ import pytest
 from helpers import meltano_command, meltano_env
 
 from tap_lms.config.builtins import BUILTIN_STREAMS
-from tap_lms.sandbox import postgres
-from tap_lms.sandbox.server import ROUTES
-
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
+from tap_lms.sandbox.handler import ROUTES
 
 pytestmark = pytest.mark.e2e
 SECRET = "meltano-run-Secret-9b1e"
-
-
-@pytest.fixture(scope="module")
-def pg(tmp_path_factory):
-    """PostgreSQL for real: the server on 127.0.0.1:5432 when one answers, else an embedded one from PyPI.
-
-    Yields a connection and the environment that points target-postgres at the same
-    server (empty for the local server: meltano.yml's dev environment names it).
-    """
-    import psycopg
-
-    try:
-        connection = psycopg.connect(**PG, autocommit=True)
-        target_env: dict[str, str] = {}
-        stop = None
-    except psycopg.OperationalError:
-        url, stop = postgres.temporary(tmp_path_factory.mktemp("pg") / "pgdata")
-        connection = psycopg.connect(postgres.libpq_uri(url), autocommit=True)
-        target_env = {"TARGET_POSTGRES_SQLALCHEMY_URL": url}
-    yield connection, target_env
-    connection.close()
-    if stop is not None:
-        stop()
 
 
 def _counts(pg, schema: str) -> dict[str, tuple[int, int]]:
@@ -49,10 +23,10 @@ def _counts(pg, schema: str) -> dict[str, tuple[int, int]]:
     return counts
 
 
-def test_meltano_run_loads_every_stream_and_merges_on_rerun(pg, meltano_project, fresh_sandbox, tmp_path):
+def test_meltano_run_loads_every_stream_and_merges_on_rerun(warehouse, meltano_project, fresh_sandbox, tmp_path):
     import datetime as dt
 
-    pg, target_env = pg
+    pg = warehouse.connect()
     schema = f"tap_lms_test_{uuid.uuid4().hex[:10]}"
     fresh_sandbox.options.api_key = SECRET
     env = meltano_env(
@@ -60,7 +34,7 @@ def test_meltano_run_loads_every_stream_and_merges_on_rerun(pg, meltano_project,
         tmp_path,
         TAP_LMS_API_KEY=SECRET,  # the environment wins over meltano.yml's sandbox key
         TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=schema,
-        **target_env,
+        **warehouse.target_env,
     )
 
     def meltano_run() -> subprocess.CompletedProcess:
@@ -92,3 +66,4 @@ def test_meltano_run_loads_every_stream_and_merges_on_rerun(pg, meltano_project,
             assert SECRET not in output.stdout + output.stderr
     finally:
         pg.execute(f'drop schema if exists "{schema}" cascade')
+        pg.close()

@@ -1,9 +1,12 @@
 """Every command block in README.md runs as written, on a fresh copy of the repository, in one terminal.
 
 A newcomer copies the blocks top to bottom. So does this test: the tracked files are
-copied to a new folder (a fresh clone, without `.meltano/` or `output/`), `.venv` there
+copied to a new folder named `tap-lms` (a fresh clone, without `.meltano/` or `output/`;
+the recipe for one's own Meltano project adds the tap from `../tap-lms`), `.venv` there
 is this test run's virtualenv (what `make demo` or `pip install -e '.[dev]'` built),
 and the blocks run one after the other in one bash process with `set -euo pipefail`.
+Every target-postgres run goes into the test's own database (`TARGET_POSTGRES_*`, which
+Meltano lets win over meltano.yml), never into one the user has.
 A block preceded by `<!-- readme-test: covered by tests/x.py ... -->` runs elsewhere
 (the demo, the test command itself); the test checks that the named test exists.
 """
@@ -16,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -66,10 +70,10 @@ def test_the_readme_has_blocks_and_covered_ones_name_real_tests():
             assert named and all((ROOT / name).exists() for name in named), marker
 
 
-def test_every_readme_block_runs_as_written(tmp_path):
+def test_every_readme_block_runs_as_written(tmp_path, warehouse):
     if not _port_free(8765):
         pytest.fail("port 8765 is taken; the README's sandbox command needs it (stop whatever listens there)")
-    clone = tmp_path / "clone"
+    clone = tmp_path / "tap-lms"
     clone.mkdir()
     _fresh_copy(clone)
     script = ["set -euo pipefail"]
@@ -78,9 +82,7 @@ def test_every_readme_block_runs_as_written(tmp_path):
             continue
         script += [f"echo '=== README block {number} ===' >&2", code]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_LMS_", "MELTANO_", "TARGET_", "VIRTUAL_ENV"))}
-    with socket.socket() as probe:  # the prod recipe's warehouse: the local server, else the embedded one
-        if probe.connect_ex(("127.0.0.1", 5432)) != 0:
-            env["TARGET_POSTGRES_SQLALCHEMY_URL"] = postgres.start(clone / ".demo" / "pgdata")
+    env.update(warehouse.target_env)
     # Output to files, not pipes: the sandbox a block starts in the background keeps its pipes open.
     with (tmp_path / "out.txt").open("w") as out_file, (tmp_path / "err.txt").open("w") as err_file:
         shell = subprocess.Popen(
@@ -100,3 +102,12 @@ def test_every_readme_block_runs_as_written(tmp_path):
     assert (clone / "output" / "enrollments.jsonl").exists()  # target-jsonl wrote the records
     assert '"enrollments"' in (clone / "state.json").read_text()  # the target's STATE, fed back to the tap
     assert "starting without state" in err  # the first run had no state.json yet
+    assert '"stream":"course_enrollments"' in (clone / "dlt-records.jsonl").read_text().replace(" ", "")  # the dlt config
+    with warehouse.connect() as pg:
+        loaded = dict(pg.execute(
+            "select table_schema, count(*) from information_schema.tables where table_name = 'courses' group by 1"
+        ).fetchall())
+    assert loaded == {"lms": 1}  # the recipes loaded into schema lms of the test's database, and nowhere else
+    own_project = sqlite3.connect(tmp_path / "lms-warehouse" / ".meltano" / "meltano.db")
+    states = [row[0] for row in own_project.execute("select state_id from state")]
+    assert states == ["dev:tap-lms-to-target-postgres"]  # the run in one's own Meltano project completed

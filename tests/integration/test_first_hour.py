@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import socket
@@ -108,3 +109,60 @@ def test_batch_messages_are_counted_in_the_summary(tmp_path, fresh_sandbox):
     assert run.of_type("BATCH") and not run.of_type("RECORD")
     rows = {m.group(1): int(m.group(2).replace(",", "")) for m in re.finditer(r"^  (\w+) +FULL_TABLE +([\d,]+)", run.stderr, re.MULTILINE)}
     assert rows == {"groups": 30, "users": 2500}
+
+
+def _lines_with_times(command: list[str], env: dict | None = None, timeout: float = 120) -> tuple[int, list[tuple[float, str]]]:
+    """Run `command`; every stderr line with the second it arrived."""
+    import time
+
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stderr is not None
+    started = time.monotonic()
+    lines = [(time.monotonic() - started, line.rstrip("\n")) for line in process.stderr]
+    return process.wait(timeout=timeout), [(0.0, ""), *lines]
+
+
+def test_stderr_never_goes_quiet_for_longer_than_the_progress_interval(tmp_path, fresh_sandbox):
+    fresh_sandbox.options.rate_limit = 10  # 10 requests per 20 s: the tap waits out windows on the way
+    fresh_sandbox.options.rate_window = 20
+    config = tmp_path / "config.json"
+    resources = ["categories", "groups", "instructors", "promotions", "products", "courses", "orders", "users"]
+    config.write_text(json.dumps({**base_config(fresh_sandbox, resources=resources, progress_interval=2, page_size=250),
+                                  "max_requests_per_minute": None}))
+    code, lines = _lines_with_times([sys.executable, "-m", "tap_lms", "--config", str(config)], timeout=180)
+    assert code == 0, lines[-5:]
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(lines)]
+    assert max(gaps) <= 2 + 1, [line for _, line in lines]
+    assert any("waiting" in line and "for the API's rate-limit window" in line for _, line in lines)
+
+
+def test_an_error_names_the_request_the_api_received(tmp_path, fresh_sandbox):
+    # base_url ending in /v1 and the built-ins' /v1/... paths: the API saw /v1/v1/collections, so the line says so.
+    run = run_tap(tmp_path, base_config(fresh_sandbox, base_url=f"{fresh_sandbox.url}/v1", resources=["categories"]))
+    assert run.returncode == 1
+    assert "HTTP 404 for GET /v1/v1/collections?page=1&limit=250" in run.stderr.strip().splitlines()[-1]
+
+
+def test_no_config_names_where_the_settings_go(tmp_path):
+    run = run_tap(tmp_path, None)
+    assert run.returncode == 2
+    last = run.stderr.strip().splitlines()[-1]
+    assert "setting 'base_url' is required" in last and "--config" in last and "TAP_LMS_BASE_URL" in last
+    keyless = run_tap(tmp_path, {"base_url": "http://127.0.0.1:9"})
+    last = keyless.stderr.strip().splitlines()[-1]
+    assert "setting 'api_key' is required" in last and "--config" in last and "TAP_LMS_API_KEY" in last
+
+
+def test_quiet_by_default_one_line_per_child_stream_and_one_log_format(tmp_path, fresh_sandbox):
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["courses", "reviews"]))
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stderr.strip().splitlines()
+    assert not any("METRIC" in line for line in lines)
+    assert sum("Beginning sync of 'reviews'" in line for line in lines) == 1  # not one per course
+    assert all(line.startswith(("tap-lms", "  ")) for line in lines), lines  # one format: no timestamps and levels
+
+
+def test_discovery_names_a_wrong_setting_as_the_setting(tmp_path, fresh_sandbox):
+    run = run_tap(tmp_path, base_config(fresh_sandbox, page_size=0), "--discover")
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1] == "tap-lms: error: setting 'page_size' must be between 1 and 10000, got 0"

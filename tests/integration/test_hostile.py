@@ -51,7 +51,7 @@ def _page(items: list, **meta: object) -> bytes:
     return json.dumps({"items": items, "meta": {"pagination": meta}}).encode()
 
 
-# --- D1: one parser decides where a request goes -----------------------------------------------------------
+# --- one parser decides where a request goes -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("location", ["header", "query"])
@@ -69,7 +69,7 @@ def test_d1_a_location_two_parsers_read_differently_is_not_followed(tmp_path, lo
     _clean(run, "tenant-77")
 
 
-# --- D2, D3: one deadline for the whole exchange -------------------------------------------------------------
+# --- one deadline for the whole exchange -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_d1_a_location_two_parsers_read_differently_is_not_followed(tmp_path, lo
         rawsocket.trickle(b"HTTP/1.1 200 OK\r\n", seconds=1.0),
         rawsocket.trickle(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: aaaaaaaaaaaa\r\n", seconds=0.5),
     ],
-    ids=["D2-status-line-a-byte-a-second", "D2-headers-a-byte-at-a-time"],
+    ids=["status-line-a-byte-a-second", "headers-a-byte-at-a-time"],
 )
 def test_d2_request_timeout_bounds_the_whole_exchange(tmp_path, responder):
     with rawsocket.RawServer(responder) as api:
@@ -102,7 +102,7 @@ def test_d3_endless_interim_replies_end_the_exchange_at_once(tmp_path):
     _clean(run)
 
 
-# --- D4, D5: memory bounded by design -------------------------------------------------------------------------
+# --- memory bounded by design -------------------------------------------------------------------------
 
 
 def _billion_pages(path: str, query: dict) -> tuple[int, bytes, dict]:
@@ -136,7 +136,7 @@ def test_d5_a_page_of_millions_of_tiny_records_is_refused_unparsed(tmp_path):
     assert elapsed < 40
 
 
-# --- D6: loops end --------------------------------------------------------------------------------------------
+# --- loops end --------------------------------------------------------------------------------------------
 
 
 def _alternating(path: str, query: dict) -> tuple[int, bytes, dict]:
@@ -184,7 +184,7 @@ def test_d6_records_read_twice_in_a_pass_are_written_once_and_counted(tmp_path, 
     assert "1 record(s) read twice in one pass were written once" in run.stderr
 
 
-# --- D7: every written record valid and loadable --------------------------------------------------------------
+# --- every written record valid and loadable --------------------------------------------------------------
 
 
 _BROKEN = {"items": [
@@ -216,7 +216,7 @@ def test_d7_d8_records_without_a_usable_key_are_left_out_counted_and_named(tmp_p
     assert strict.returncode == 1 and "has no usable primary key" in _last_line(strict)
 
 
-# --- D8: malformed locations end in one line ------------------------------------------------------------------
+# --- malformed locations end in one line ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("location", ["http://127.0.0.1:99999/v1/groups", "http://[::1/v1/groups"], ids=["port-99999", "broken-ipv6"])
@@ -228,7 +228,7 @@ def test_d8_a_location_that_does_not_parse_is_one_line(tmp_path, location):
     _clean(run)
 
 
-# --- D9: no key in any output --------------------------------------------------------------------------------
+# --- no key in any output --------------------------------------------------------------------------------
 
 
 def _echo_key(path: str, query: dict) -> tuple[int, bytes, dict]:
@@ -251,7 +251,7 @@ def test_d9_a_pasted_newline_is_stripped_and_an_echoed_key_is_masked(tmp_path):
     assert all(f"api_key: {KEY}\r\n".encode() in head + b"\r\n" for head in api.heads)  # sent stripped
 
 
-# --- D10: text every target can store --------------------------------------------------------------------------
+# --- text every target can store --------------------------------------------------------------------------
 
 
 def test_d10_nul_and_lone_surrogates_are_replaced_and_counted(tmp_path, fresh_sandbox):

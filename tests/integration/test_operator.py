@@ -22,10 +22,10 @@ def test_progress_lines_keep_their_cadence_not_one_per_page():
         stats.received += 250
         report.tick("enrollments")
     assert len(lines) == 13  # the first page, then one a second: not one a page
-    assert all(re.match(r"^progress: enrollments [\d,]+ records of 25,000, page \d+/100, \d+%, [\d,]+ records/s, ETA \d:\d\d:\d\d$", line) for line in lines)
+    assert all(re.match(r"^tap-lms: progress: enrollments [\d,]+ records of 25,000, page \d+/100, \d+%, [\d,]+ records/s, ETA \d:\d\d:\d\d$", line) for line in lines)
     stats.pages, stats.received = 50, 12_500
     assert report.progress_line(stats, 10.0) == (
-        "progress: enrollments 12,500 records of 25,000, page 50/100, 50%, 1,250 records/s, ETA 0:00:10"
+        "tap-lms: progress: enrollments 12,500 records of 25,000, page 50/100, 50%, 1,250 records/s, ETA 0:00:10"
     )
 
 
@@ -48,11 +48,11 @@ def test_a_slow_sync_shows_progress_and_a_summary_that_matches_what_was_emitted(
     config = base_config(fresh_sandbox, page_size=50, progress_interval=0.1, max_concurrency=2)
     run = run_tap(tmp_path, config)
     assert run.returncode == 0, run.stderr[-2000:]
-    progress = [line for line in run.stderr.splitlines() if line.startswith("progress: enrollments")]
+    progress = [line for line in run.stderr.splitlines() if line.startswith("tap-lms: progress: enrollments")]
     assert progress and all("%" in line and "ETA" in line for line in progress)
     assert len(progress) < 120 / 3  # 120 pages of enrollments: lines by time, not by page
     for stream in ("categories", "courses", "groups", "users"):  # every top-level stream with a known total
-        assert any(line.startswith(f"progress: {stream} ") and "%" in line for line in run.stderr.splitlines())
+        assert any(line.startswith(f"tap-lms: progress: {stream} ") and "%" in line for line in run.stderr.splitlines())
     rows = _summary(run.stderr)
     for stream, row in rows.items():
         if stream == "total":

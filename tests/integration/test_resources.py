@@ -1,4 +1,4 @@
-"""Declarative resources: the seeds' dlt `rest_api` configs, pasted as settings, drive the streams."""
+"""Declarative resources: the specification's dlt `rest_api` configs, pasted as settings, drive the streams."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 EXTRA_SCHEMA = {"type": ["object", "null"]}
 
 
-def seed_settings(seed: str, server, **overrides) -> dict:
-    """A seed's rest_api config as tap-lms settings, with the README's client mapping."""
-    rest_api = json.loads((FIXTURES / f"seed{seed}_rest_api.json").read_text())
+def spec_settings(name: str, server, **overrides) -> dict:
+    """One of the specification's rest_api configs as tap-lms settings, with the README's client mapping."""
+    rest_api = json.loads((FIXTURES / f"{name}_rest_api.json").read_text())
     client = rest_api["client"]
     settings = {
         "base_url": server.url,  # client.base_url
@@ -44,10 +44,10 @@ def _assert_valid(run, stream: str) -> None:
 
 
 @pytest.mark.parametrize("with_total", [True, False])
-def test_seed_000_config_syncs_every_record_once(tmp_path, fresh_sandbox, with_total):
+def test_generic_resource_config_syncs_every_record_once(tmp_path, fresh_sandbox, with_total):
     fresh_sandbox.options.offset_total = with_total
-    fresh_sandbox.options.key_location = "query"  # seed 000 puts the key in the query string
-    run = run_tap(tmp_path, seed_settings("000", fresh_sandbox))
+    fresh_sandbox.options.key_location = "query"  # the generic resource takes the key in the query string
+    run = run_tap(tmp_path, spec_settings("generic_resource", fresh_sandbox))
     assert run.returncode == 0, run.stderr[-2000:]
     assert {m["stream"] for m in run.of_type("SCHEMA")} == {"lms_data"}
     assert sorted(r["id"] for r in run.records("lms_data")) == expected_ids(fresh_sandbox, "resource")
@@ -61,9 +61,9 @@ def test_seed_000_config_syncs_every_record_once(tmp_path, fresh_sandbox, with_t
     assert schema["properties"]["updated_at"]["format"] == "date-time"
 
 
-def test_seed_004_config_gives_the_builtins_with_their_schemas(tmp_path, fresh_sandbox):
+def test_lms_config_gives_the_builtins_with_their_schemas(tmp_path, fresh_sandbox):
     fresh_sandbox.options.key_location = "header"
-    run = run_tap(tmp_path, seed_settings("004", fresh_sandbox))
+    run = run_tap(tmp_path, spec_settings("lms", fresh_sandbox))
     assert run.returncode == 0, run.stderr[-2000:]
     schemas = {m["stream"]: m["schema"] for m in run.of_type("SCHEMA")}
     assert set(schemas) == set(BUILTIN_STREAMS)
@@ -158,7 +158,7 @@ def test_explicit_schema_wins_and_skips_sampling(tmp_path, fresh_sandbox):
 
 
 def test_inferred_schema_round_trips_through_the_catalog(tmp_path, fresh_sandbox):
-    config = seed_settings("000", fresh_sandbox)
+    config = spec_settings("generic_resource", fresh_sandbox)
     catalog = json.loads(run_tap(tmp_path, config, "--discover").stdout)
     entry = catalog["streams"][0]
     assert "Inferred by tap-lms" in entry["schema"]["description"]

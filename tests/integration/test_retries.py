@@ -1,4 +1,4 @@
-"""Retry rules of seeds 000-004, exercised over real HTTP against the sandbox's faults."""
+"""The retry rules (429 and 5xx, at most three retries, backoff factor 2), exercised over real HTTP against the sandbox's faults."""
 
 from __future__ import annotations
 

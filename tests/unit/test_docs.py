@@ -6,6 +6,7 @@ import re
 
 from helpers import ROOT, run_tap
 
+from tap_lms import plugin_definition
 from tap_lms.settings import SETTINGS_SCHEMA
 
 README = ROOT / "README.md"
@@ -25,14 +26,50 @@ def test_readme_settings_table_matches_about(tmp_path):
     assert len(_rows(table)) == len(SETTINGS_SCHEMA["properties"])
 
 
-def test_meltano_yml_declares_every_setting_as_about_describes_it():
+def _extractor() -> dict:
     import yaml
 
-    project = yaml.safe_load((README.parent / "meltano.yml").read_text(encoding="utf-8"))
-    extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-lms")
-    declared = {s["name"]: s for s in extractor["settings"]}
-    assert set(declared) == set(SETTINGS_SCHEMA["properties"])
-    for name, prop in SETTINGS_SCHEMA["properties"].items():
-        assert declared[name]["description"] == prop["description"], name
-    assert declared["api_key"]["kind"] == "password" and declared["api_key"]["sensitive"] is True
-    assert {"catalog", "discover", "state", "about", "stream-maps", "schema-flattening"} <= set(extractor["capabilities"])
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    return next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-lms")
+
+
+def test_meltano_yml_declares_every_setting_as_about_describes_it():
+    extractor = _extractor()
+    assert extractor["settings"] == plugin_definition.settings()
+    assert [s["name"] for s in extractor["settings"]] == list(SETTINGS_SCHEMA["properties"])
+    api_key = next(s for s in extractor["settings"] if s["name"] == "api_key")
+    assert api_key["kind"] == "string" and api_key["sensitive"] is True
+
+
+def test_meltano_yml_declares_what_the_tap_can_do():
+    assert _extractor()["capabilities"] == plugin_definition.capabilities()
+    assert {"activate-version", "structured-logging", "discover", "state"} <= set(plugin_definition.capabilities())
+
+
+def test_the_plugin_definition_file_is_the_generated_one():
+    # `python -m tap_lms.plugin_definition > meltano-hub/tap-lms.yml` after changing a setting.
+    import yaml
+
+    written = (ROOT / "meltano-hub" / "tap-lms.yml").read_text(encoding="utf-8")
+    assert written == yaml.safe_dump(plugin_definition.definition(), sort_keys=False, allow_unicode=True, width=10_000)
+
+
+def test_the_dlt_options_table_is_the_one_the_checks_use():
+    from tap_lms.config.options import markdown_table
+
+    text = (ROOT / "docs" / "dlt-configs.md").read_text(encoding="utf-8")
+    table = text.split("<!-- dlt-options", 1)[1].split("\n", 1)[1].split("<!-- end dlt-options -->", 1)[0]
+    assert table.splitlines() == markdown_table()
+
+
+def test_user_facing_text_uses_no_internal_words():
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "README.md", "docs", "tap_lms", "meltano.yml", "meltano-hub"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in listed:
+        path = ROOT / name
+        if path.suffix in {".py", ".md", ".json", ".yml"} and path.exists():
+            text = path.read_text(encoding="utf-8").lower()
+            for word in ("seed", "goal ", "issue 1", "issue 2", "bare loop"):
+                assert word not in text, f"{name}: {word!r}"

@@ -9,7 +9,7 @@ import pytest
 from helpers import ROOT
 
 from tap_lms.config.builtins import BUILTINS
-from tap_lms.sandbox.server import PARENT_PARAMS, ROUTES
+from tap_lms.sandbox.handler import PARENT_PARAMS, ROUTES
 from tap_lms.schemas import load_schema
 from tap_lms.settings import DEFAULT_REQUESTS_PER_MINUTE, SETTINGS_SCHEMA, Settings, apply_defaults
 
@@ -53,5 +53,5 @@ def test_builtins_are_one_source_for_the_tap_the_sandbox_and_the_benchmark():
         if builtin.scoped_by:
             assert names.index(builtin.scoped_by.parent) < position, "a parent syncs before its children"
             assert PARENT_PARAMS[builtin.path] == builtin.scoped_by.param
-    bench = (ROOT / "benchmarks" / "bare_loop.py").read_text() + (ROOT / "benchmarks" / "reference_tap.py").read_text()
+    bench = (ROOT / "benchmarks" / "plain_loop.py").read_text() + (ROOT / "benchmarks" / "reference_tap.py").read_text()
     assert not any(builtin.path in bench for builtin in BUILTINS), "the benchmark reads the paths from builtin_streams.json"

@@ -1,6 +1,6 @@
 """The floor tap-lms is measured against: requests + json.loads + one json.dumps RECORD line per record.
 
-Usage: python benchmarks/bare_loop.py BASE_URL API_KEY [PAGE_SIZE]. No retries, no schema, no state:
+Usage: python benchmarks/plain_loop.py BASE_URL API_KEY [PAGE_SIZE]. No retries, no schema, no state:
 the least work that still fetches every page of the eleven streams and writes every record. Reviews and
 coupons are read per course and per promotion, as the API requires (and as tap-lms does).
 """
