@@ -179,7 +179,7 @@ def main() -> None:
                 results, "tap-lms, one request at a time", speedup=True,
             )
 
-        print("\n### The real API's limit: 120 requests a minute, tap-lms with nothing set (0 x 429 wanted)\n")
+        print("\n### The real API's limit: 120 requests a minute, tap-lms with nothing set (how many 429s it meets)\n")
         print("| API | requests | wall s | 429s | requests ÷ (2/s) |\n|---|---:|---:|---:|---:|")
         for label, extra in (("sends RateLimit headers", ()), ("sends no rate-limit headers", ("--no-rate-headers",))):
             with SandboxProcess("--scale", "1", "--rate-limit", "120", "--rate-window", "60", *extra) as sandbox:

@@ -37,6 +37,8 @@ OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
     ("resource", "max_table_nesting", False, "a loader's option (Singer targets flatten on their own)"),
     ("resource", "nested_hints", False, "a loader's option"),
     ("resource", "references", False, "a loader's option"),
+    ("resource", "parent_table_name", False, "a loader's option (nested tables)"),
+    ("resource", "schema", True, "tap-lms's own, not dlt's: the stream's JSON Schema instead of one inferred from a page"),
     ("endpoint", "path", True, "joined to `base_url` as dlt joins it; `{resources.X.Y}` and `{incremental.*}` placeholders"),
     ("endpoint", "method", True, "`GET` or `POST`"),
     ("endpoint", "params", True, "static values, placeholders, `resolve` and `incremental` parameters"),
@@ -54,6 +56,7 @@ OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
     ("endpoint", "incremental.convert", False, "a Python callable"),
     ("endpoint", "incremental.last_value_func", True, "`max` only"),
     ("endpoint", "incremental.allow_external_schedulers", False, "needs dlt's scheduler context"),
+    ("endpoint", "incremental.primary_key", False, "dlt drops records loaded before at the boundary; the target's merge does"),
     ("paginator", "single_page", True, "one request"),
     ("paginator", "page_number", True, (
         "`base_page`, `page`, `page_param`, `page_body_path`, `total_path`, `maximum_page`, "

@@ -14,19 +14,18 @@ status and the request the API received, never a credential.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import backoff
-import msgspec
 import requests
 
 from tap_lms.errors import APIRequestError
 from tap_lms.http.auth import Auth
 from tap_lms.http.bounds import BodyTooLarge, TooManyObjects, containers, read_body
+from tap_lms.http.decoding import decode_json
 from tap_lms.http.ratelimit import RequestGate, reset_seconds
 from tap_lms.http.retry import RETRY_STATUSES, TRANSPORT_ERRORS, RetryableResponse, parse_retry_after, wait_times
 from tap_lms.http.transport import TooManyInterimReplies, UnsafeURL, check_text, deadline, origin, show_origin
@@ -51,13 +50,9 @@ MAX_CONTAINERS_PER_PAGE = 250_000
 PARSE_AHEAD_CONTAINERS = 10_000
 PARSE_AHEAD_BYTES = 2 * 2**20
 _BODY_PREVIEW_CHARS = 200
-_decode_fast = msgspec.json.Decoder().decode
 #: `\u0000` or an escaped surrogate in a body: its strings need a look (see `Fetched.text_hazard`).
 _TEXT_HAZARD = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
-_MAX_INT_DIGITS = 4300
 _LATE = "the exchange took longer than request_timeout"
-_MAX_FLOAT_DIGITS = 400
-_INT64 = 2**63
 
 _STATUS_HINTS = {
     403: "the credentials are not allowed to read this resource",
@@ -168,7 +163,7 @@ class ApiClient:
         if fetched.raw is None:
             return fetched
         try:
-            fetched.body = _decode_json(fetched.raw)
+            fetched.body = decode_json(fetched.raw)
         except (ValueError, RecursionError):
             return self.fetch(fetched.request, endpoint, stream=stream, parse_now=True)
         fetched.raw = None
@@ -201,7 +196,7 @@ class ApiClient:
             fetched.raw = body
             return fetched
         try:
-            fetched.body = _decode_json(body)
+            fetched.body = decode_json(body)
         except RecursionError:
             raise _FatalResponse(status, "the response is JSON nested too deeply to be records; not read") from None
         except ValueError:
@@ -417,30 +412,3 @@ def _transport_reason(exc: BaseException | None) -> str:
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
         return "the connection failed or was reset"
     return type(exc).__name__ if exc else "unknown failure"
-
-
-def _bounded_int(text: str) -> int | float:
-    """An integer within 64 bits as an integer; a larger one as a float (infinite past a float's range).
-
-    No integer column stores more than 64 bits, and Python refuses texts of over
-    4,300 digits: checking the record against its schema then refuses the value.
-    """
-    if len(text) <= _MAX_INT_DIGITS:
-        number = int(text)
-        if -_INT64 <= number < _INT64:
-            return number
-    return float(text) if len(text) <= _MAX_FLOAT_DIGITS else float("inf")
-
-
-def _decode_json(content: bytes | bytearray) -> t.Any:  # noqa: ANN401
-    """Parse a body with msgspec (about twice as fast as the standard library).
-
-    What msgspec refuses but Python's parser reads is parsed again by the latter:
-    NaN and Infinity (not JSON; they become null), numbers beyond a float's or an
-    integer's range (infinite, so checking them against the schema refuses them),
-    and escaped lone surrogates. A body neither can parse raises ValueError.
-    """
-    try:
-        return _decode_fast(content)
-    except msgspec.DecodeError:
-        return json.loads(content, parse_constant=lambda _constant: None, parse_int=_bounded_int)

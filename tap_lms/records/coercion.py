@@ -21,7 +21,7 @@ _INT_TEXT = re.compile(r"^[+-]?\d+$")
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 #: RFC 3339 in UTC with a day that exists in every month: valid as it stands (the 29th to the 31st are checked).
 _UTC_SAFE = re.compile(
-    r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?Z$"
+    r"^(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?Z$"
 ).match
 _MAX_DIGITS = 4300
 #: Wider than any integer column (PostgreSQL's numeric aside): a 64-bit integer, with room to spare.
@@ -59,20 +59,12 @@ def _to_integer(value: t.Any) -> int:  # noqa: ANN401
             raise _Drop("a whole number too large to store")
         return int(value)
     if isinstance(value, str):
-        number = _number_text(value)
-        if type(number) is int or (isinstance(number, float) and number.is_integer()):
-            return int(number)
+        text = value.strip()
+        if _INT_TEXT.match(text):
+            return _whole(text)
+        if _NUMBER_TEXT.match(text) and float(text).is_integer():  # "1e3", "42.0"
+            return _to_integer(float(text))
     raise _Drop("not a whole number")
-
-
-def _number_text(value: str) -> int | float | None:
-    """A number written as text (`" 42 "`, `"0.5"`, `"1e3"`): an int for whole-number text; None if it is none."""
-    text = value.strip()
-    if _INT_TEXT.match(text):
-        return _whole(text)
-    if _NUMBER_TEXT.match(text):
-        return float(text)
-    return None
 
 
 def _whole(text: str) -> int:
@@ -90,9 +82,12 @@ def _to_number(value: t.Any) -> int | float:  # noqa: ANN401
             return value
         raise _Drop("not a finite number")
     if isinstance(value, str):
-        number = _number_text(value)
-        if number is not None:
-            if type(number) is int or math.isfinite(number):
+        text = value.strip()
+        if _INT_TEXT.match(text):
+            return _whole(text)
+        if _NUMBER_TEXT.match(text):
+            number = float(text)
+            if math.isfinite(number):
                 return number
             raise _Drop("a number beyond the range of a float")
     raise _Drop("not a number")
@@ -159,6 +154,9 @@ def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
 
 def _to_bookmark_datetime(value: t.Any) -> str:  # noqa: ANN401
     """A replication key's timestamp in UTC with microseconds always written: such texts sort as the moments do."""
+    if type(value) is str and _UTC_SAFE(value):  # already UTC and a real day: only the fraction to pad (most records)
+        seconds, _dot, fraction = value[:-1].partition(".")
+        return f"{seconds}.{fraction:0<6}Z"
     return utc_text(_moment(value), fixed_width=True)
 
 

@@ -72,10 +72,9 @@ def bookmark_cap(date_header: str | None, elapsed: dt.timedelta, sent_at: dt.dat
 
 def utc_text(moment: dt.datetime, *, fixed_width: bool = False) -> str:
     """A moment as RFC 3339 in UTC with `Z`; `fixed_width` always writes microseconds, so texts sort as moments."""
-    moment = moment.astimezone(dt.timezone.utc)
-    if fixed_width:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.replace(tzinfo=None).isoformat() + "Z"
+    moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    # isoformat, not strftime: once per record of an incremental stream, and strftime costs five times as much.
+    return moment.isoformat(timespec="microseconds" if fixed_width else "auto") + "Z"
 
 
 class CursorError(Exception):

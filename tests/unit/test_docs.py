@@ -73,3 +73,22 @@ def test_user_facing_text_uses_no_internal_words():
             text = path.read_text(encoding="utf-8").lower()
             for word in ("seed", "goal ", "issue 1", "issue 2", "bare loop"):
                 assert word not in text, f"{name}: {word!r}"
+
+
+def test_the_dlt_options_table_names_every_option_dlt_has():
+    import typing
+
+    from dlt.sources.rest_api import typing as dlt_types
+
+    from tap_lms.config.options import OPTIONS
+
+    listed = {(where, key) for where, key, _ok, _note in OPTIONS}
+    for where, declared in (("client", dlt_types.ClientConfig), ("resource", dlt_types.EndpointResource),
+                            ("endpoint", dlt_types.Endpoint)):
+        missing = sorted(set(typing.get_type_hints(declared)) - {key for w, key in listed if w == where})
+        assert not missing, f"dlt's {where} options missing from the table: {missing}"
+    incremental = {f"incremental.{key}" for key in typing.get_type_hints(dlt_types.IncrementalConfig)}
+    named = {key for _where, key, _ok, note in OPTIONS if key.startswith("incremental.")}
+    described = next(note for where, key, _ok, note in OPTIONS if (where, key) == ("endpoint", "incremental"))
+    missing = sorted(key for key in incremental - named if f"`{key.split('.', 1)[1]}`" not in described)
+    assert not missing, f"dlt's incremental options missing from the table: {missing}"

@@ -1,0 +1,42 @@
+"""Response bodies parsed as JSON: with msgspec's C decoder, and Python's parser for what msgspec refuses."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import msgspec
+
+_decode_fast = msgspec.json.Decoder().decode
+#: Python reads integer texts of at most this many digits.
+_MAX_INT_DIGITS = 4300
+#: Beyond this many digits a number is read as infinite (refused by the schema check) without parsing it.
+_MAX_FLOAT_DIGITS = 400
+_INT64 = 2**63
+
+
+def _bounded_int(text: str) -> int | float:
+    """An integer within 64 bits as an integer; a larger one as a float (infinite past a float's range).
+
+    No integer column stores more than 64 bits, and Python refuses texts of over
+    4,300 digits: checking the record against its schema then refuses the value.
+    """
+    if len(text) <= _MAX_INT_DIGITS:
+        number = int(text)
+        if -_INT64 <= number < _INT64:
+            return number
+    return float(text) if len(text) <= _MAX_FLOAT_DIGITS else float("inf")
+
+
+def decode_json(content: bytes | bytearray) -> t.Any:  # noqa: ANN401
+    """Parse a body with msgspec (about twice as fast as the standard library).
+
+    What msgspec refuses but Python's parser reads is parsed again by the latter:
+    NaN and Infinity (not JSON; they become null), numbers beyond a float's or an
+    integer's range (infinite, so checking them against the schema refuses them),
+    and escaped lone surrogates. A body neither can parse raises ValueError.
+    """
+    try:
+        return _decode_fast(content)
+    except msgspec.DecodeError:
+        return json.loads(content, parse_constant=lambda _constant: None, parse_int=_bounded_int)
