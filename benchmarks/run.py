@@ -23,6 +23,7 @@ scenarios would measure the pacing instead of the tap).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -156,6 +157,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one repeat")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
+    # As pip does on install: otherwise, with PYTHONDONTWRITEBYTECODE set, every run would compile tap-lms's sources.
+    compileall.compile_dir(ROOT / "tap_lms", quiet=1)
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}; medians of {repeat} run(s) in alternation."

@@ -1,5 +1,5 @@
 """`python -m tap_lms` runs the same command as `tap-lms`."""
 
-from tap_lms.cli import main
+from tap_lms.launch import main
 
 main()

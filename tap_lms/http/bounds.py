@@ -48,7 +48,7 @@ def read_body(  # noqa: C901 - one failure kind per branch, each mapped to what 
     """
     raw = response.raw
     body = bytearray()
-    counted = 0
+    counted: int | None = None
     try:
         while True:
             if deadline.passed():
@@ -61,8 +61,9 @@ def read_body(  # noqa: C901 - one failure kind per branch, each mapped to what 
             body += chunk
             if len(body) > limit:
                 raise BodyTooLarge(len(body))
-            if max_containers is not None:
-                counted += containers(chunk)
+            # A body of n bytes holds at most n objects and arrays: smaller ones (every normal page) need no count.
+            if max_containers is not None and len(body) > max_containers:
+                counted = containers(body) if counted is None else counted + containers(chunk)
                 if counted > max_containers:
                     raise TooManyObjects(counted)
     except urllib3.exceptions.ReadTimeoutError as exc:

@@ -83,3 +83,21 @@ def test_a_stopped_client_sends_nothing(fresh_sandbox):
         _get(client, fresh_sandbox)
     assert "not sent" in str(failure.value)
     assert fresh_sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/v1/groups", {"page": 3, "limit": 250}),
+        ("/v1/groups?sort=id", {"ids": [1, 2], "skip": None}),
+        ("/v1/a b/ü", {"q": "ä b&c=d", "empty": ""}),
+        ("/v1/groups?a%20b=c d#part", {}),
+        ("/", {"only": None}),
+    ],
+)
+def test_messages_show_the_path_and_query_requests_sends(url, params):
+    """What errors and progress lines show is exactly what requests puts on the wire."""
+    client = _client(type("Server", (), {"url": "http://127.0.0.1:9"})())
+    request = PageRequest("http://127.0.0.1:9" + url, params)
+    sent = requests.Request("GET", request.url, params=params).prepare().url
+    assert client.shown(request) == sent.removeprefix("http://127.0.0.1:9").split("#")[0]
