@@ -8,7 +8,7 @@ table of the medians: wall seconds, CPU seconds (user + system of the measured
 process), records per second, peak RSS, and the ratios between
 contenders. It measures and reports; it asserts nothing.
 
-Scenarios (the sandbox as the real API: reviews per course, coupons per promotion, limit <= 250):
+Scenarios (the sandbox as the LMS API it imitates: reviews per course, coupons per promotion, limit <= 250):
   no-latency   scale 2 (24,510 LMS records): CPU of tap-lms vs the plain loop
   latency-50ms every response 50 ms late: tap-lms default vs tap-lms one request at a time
   real-limit   the API allows 120 requests a minute (its published limit), with and without
@@ -182,7 +182,7 @@ def main() -> None:
                 results, "tap-lms, one request at a time", speedup=True,
             )
 
-        print("\n### The real API's limit: 120 requests a minute, tap-lms with nothing set (how many 429s it meets)\n")
+        print("\n### The LMS API's published limit: 120 requests a minute, tap-lms with nothing set (how many 429s it meets)\n")
         print("| API | requests | wall s | 429s | requests ÷ (2/s) |\n|---|---:|---:|---:|---:|")
         for label, extra in (("sends RateLimit headers", ()), ("sends no rate-limit headers", ("--no-rate-headers",))):
             with SandboxProcess("--scale", "1", "--rate-limit", "120", "--rate-window", "60", *extra) as sandbox:

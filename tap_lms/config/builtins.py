@@ -8,7 +8,7 @@ goes through the same parsing as a resource declared in settings.
 This module imports nothing of the SDK: the sandbox and the benchmark read the
 paths from here, so the API's routes are written once.
 
-Two endpoints are lists *of a parent*: the real API rejects `/v1/course_reviews`
+Two endpoints are lists *of a parent*: the LMS API rejects `/v1/course_reviews`
 without `course_id` and `/v1/coupons` without `promotion_id`. `scoped_by` names
 that parent; the entry resolves the parameter from the parent's records, which
 makes the stream a child read once per parent record (the `scope_by_parent`

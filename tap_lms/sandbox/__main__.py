@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         "--rate-limit",
         type=int,
         default=120,
-        help="requests allowed per --rate-window, then 429 (default 120 a minute, as the real API; 0: no limit)",
+        help="requests allowed per --rate-window, then 429 (default 120 a minute, the LMS API's own limit; 0: no limit)",
     )
     parser.add_argument("--rate-window", type=float, default=60.0, help="seconds of one rate-limit window")
     parser.add_argument("--no-rate-headers", action="store_true", help="send no RateLimit-Remaining headers")
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-parent-required",
         action="store_true",
-        help="list reviews and coupons without course_id / promotion_id (the real API requires them)",
+        help="list reviews and coupons without course_id / promotion_id (the LMS API requires them)",
     )
     parser.add_argument(
         "--background",

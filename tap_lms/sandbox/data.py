@@ -102,7 +102,7 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
             ],
         }
     if name == "enrollments":
-        pct = round(mk.rng.uniform(0, 1), 3)  # a fraction, 0.0-1.0, as the real API sends it
+        pct = round(mk.rng.uniform(0, 1), 3)  # a fraction, 0.0-1.0, as the LMS API sends it
         started = created + dt.timedelta(days=mk.rng.randint(0, 10))
         completed = pct >= 1 or mk.rng.random() < 0.2
         user = (i * 13) % n["users"] + 1
@@ -194,7 +194,7 @@ def _make(name: str, i: int, mk: _Maker, counts: dict[str, int]) -> dict[str, t.
 
 
 def _dollars(amount: float) -> str:
-    """Money as the real API sends it: a string such as "20.0"."""
+    """Money as the LMS API sends it: a string such as "20.0"."""
     return str(float(amount))
 
 

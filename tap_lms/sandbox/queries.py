@@ -1,4 +1,4 @@
-"""What a list request's query selects: update-time filters and field filters, as the real API applies them."""
+"""What a list request's query selects: update-time filters and field filters, as the LMS API applies them."""
 
 from __future__ import annotations
 

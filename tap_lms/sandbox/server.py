@@ -36,9 +36,9 @@ class SandboxOptions:
     latency: float = 0.0
     page_meta: bool = True  # the LMS API's meta.pagination
     offset_total: bool = True  # the generic resource's `total`
-    #: Like the real API: `limit` above 250 is rejected (400), not silently capped.
+    #: Like the LMS API: `limit` above 250 is rejected (400), not silently capped.
     max_limit: int = 250
-    parent_required: bool = True  # like the real API: reviews need course_id, coupons promotion_id
+    parent_required: bool = True  # like the LMS API: reviews need course_id, coupons promotion_id
     #: Page-number paging bugs: "repeat" (pages from 3 on repeat page 2), "endless" (next_page is
     #: never null), "short_total" (total_pages one too small), "mislabel" (current_page one behind),
     #: "wrong_total" (total_items three too many), "empty_first" (page 1 holds no items; the
