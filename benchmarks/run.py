@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one repeat")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
-    # As pip does on install: otherwise, with PYTHONDONTWRITEBYTECODE set, every run would compile tap-lms's sources.
+    # Compiled once, as an installed package is: with PYTHONDONTWRITEBYTECODE set, every run would compile them again.
     compileall.compile_dir(ROOT / "tap_lms", quiet=1)
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "

@@ -11,22 +11,25 @@ counted and said once per stream, with its count, when the stream's pass is over
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 import re
 import typing as t
 
 from tap_lms.records.incremental import parse_timestamp, utc_text
 
-_INT_TEXT = re.compile(r"^[+-]?\d+$")
-_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: ASCII digits only: `int()` also reads other scripts' digits ("١٢"), which no API means as a number.
+_INT_TEXT = re.compile(r"^[+-]?\d+$", re.ASCII)
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 #: RFC 3339 in UTC with a day that exists in every month: valid as it stands (the 29th to the 31st are checked).
 _UTC_SAFE = re.compile(
-    r"^(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?Z$"
+    r"^(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?Z$", re.ASCII
 ).match
 _MAX_DIGITS = 4300
 #: Wider than any integer column (PostgreSQL's numeric aside): a 64-bit integer, with room to spare.
 _MAX_BITS = 128
 _INT64 = 2**63
+_INT64_DIGITS = len(str(_INT64))
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
@@ -55,21 +58,25 @@ def _to_integer(value: t.Any) -> int:  # noqa: ANN401
     if type(value) is int:
         return value
     if isinstance(value, float) and value.is_integer():
-        if abs(value) >= _INT64:  # beyond a 64-bit integer column (the JSON parser hands such numbers over as floats)
+        if not -_INT64 <= value < _INT64:  # beyond a 64-bit integer column (the JSON parser hands such numbers over as floats)
             raise _Drop("a whole number too large to store")
         return int(value)
     if isinstance(value, str):
         text = value.strip()
         if _INT_TEXT.match(text):
             return _whole(text)
-        if _NUMBER_TEXT.match(text) and float(text).is_integer():  # "1e3", "42.0"
-            return _to_integer(float(text))
+        if _NUMBER_TEXT.match(text):  # "1e3", "42.0": exactly, as a float would round "9007199254740993.0"
+            number = decimal.Decimal(text)  # compared exactly below: no context, no rounding, no overflow
+            if number.adjusted() >= _INT64_DIGITS or not -_INT64 <= number < _INT64:
+                raise _Drop("a whole number too large to store")
+            if number == number.to_integral_value():
+                return int(number)
     raise _Drop("not a whole number")
 
 
 def _whole(text: str) -> int:
     number = int(text) if len(text) <= _MAX_DIGITS else None  # Python reads at most 4,300 digits
-    if number is None or abs(number) >= _INT64:
+    if number is None or not -_INT64 <= number < _INT64:
         raise _Drop("a whole number too large to store")
     return number
 
@@ -83,9 +90,11 @@ def _to_number(value: t.Any) -> int | float:  # noqa: ANN401
         raise _Drop("not a finite number")
     if isinstance(value, str):
         text = value.strip()
-        if _INT_TEXT.match(text):
-            return _whole(text)
-        if _NUMBER_TEXT.match(text):
+        if _INT_TEXT.match(text) and len(text) <= _MAX_DIGITS:  # Python reads at most 4,300 digits
+            whole = int(text)
+            if -_INT64 <= whole < _INT64:  # kept exact
+                return whole
+        if _NUMBER_TEXT.match(text):  # larger whole numbers too, as the JSON parser reads them
             number = float(text)
             if math.isfinite(number):
                 return number

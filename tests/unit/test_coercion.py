@@ -42,6 +42,7 @@ def coerce(caplog):
         ("price", "12", 12),
         ("price", " 3.25 ", 3.25),
         ("price", 7, 7),
+        ("price", "10000000000000000000", 1e19),  # too large for an integer column, not for a number
         ("count", "12.0", 12),
         ("count", 4.0, 4),
         ("count", "-3", -3),
@@ -54,6 +55,11 @@ def coerce(caplog):
         ("when", "2024-05-01 10:00:00", "2024-05-01T10:00:00Z"),
         ("when", "2024-02-29T10:00:00Z", "2024-02-29T10:00:00Z"),  # a leap day is a real date
         ("ids", ["1", 2, "3.0"], [1, 2, 3]),
+        ("count", "1e3", 1000),
+        ("count", "9007199254740993.0", 9007199254740993),  # exactly: a float would make it ...992
+        ("count", "-9223372036854775808.0", -(2**63)),  # the smallest 64-bit integer, in each spelling
+        ("count", "-9223372036854775808", -(2**63)),
+        ("count", -9223372036854775808.0, -(2**63)),
         ("lines", [{"amount": "9.99"}], [{"amount": 9.99}]),
     ],
 )
@@ -84,6 +90,14 @@ def test_safe_conversions(coerce, field, sent, stored):
         ("price", "1e400"),  # beyond a float's range
         ("code", float("inf")),  # what 1e400 in a text field parses to
         ("code", 2**200),
+        ("count", "1.0000000000000001"),  # not whole, though a float would say so
+        ("count", "1e-400"),
+        ("count", "1e999999999"),  # refused by its exponent, never computed
+        ("count", "9223372036854775808.0"),
+        ("count", "\u0661\u0662"),  # digits of another script: int() reads them, no API means them
+        ("price", "\uff11\uff12"),
+        ("when", "\uff12\uff10\uff12\uff14-01-05T10:00:00Z"),  # full-width digits in a date
+        ("when", "0000-01-01T00:00:00Z"),  # there is no year 0
     ],
 )
 def test_unsafe_values_become_null(coerce, field, sent):
@@ -96,6 +110,10 @@ def test_replication_key_is_normalised_to_utc():
     assert coerce({"id": 1, "when": "2024-05-01T12:00:00+02:00"})["when"] == "2024-05-01T10:00:00.000000Z"
     assert coerce({"id": 1, "when": "2024-05-01T10:00:00Z"})["when"] == "2024-05-01T10:00:00.000000Z"
     assert coerce({"id": 1, "when": "2024-05-01T10:00:00.5Z"})["when"] > coerce({"id": 2, "when": "2024-05-01T10:00:00Z"})["when"]
+    assert coerce({"id": 1, "when": "0999-05-01T10:00:00Z"})["when"] == "0999-05-01T10:00:00.000000Z"
+    # A bookmark in other digits would sort above every real one: it is not a date.
+    assert coerce({"id": 1, "when": "\u0662\u0660\u0662\u0664-01-05T10:00:00Z"})["when"] is None
+    assert coerce({"id": 1, "when": "2024-01-05T10:00:00.\u0661Z"})["when"] is None
 
 
 def test_one_line_per_field_and_problem_with_a_count(coerce):
