@@ -45,7 +45,7 @@ if t.TYPE_CHECKING:
 #: How the SDK's stream sync introduces a failure it logs (see `SDKStream.log`).
 _SDK_UNHANDLED = "An unhandled error occurred while syncing"
 #: What the SDK says at the start of every pass: for a child stream, once per parent record.
-_SDK_PER_PASS = ("Beginning sync of", "Starting incremental sync of", "Beginning ")
+_SDK_PER_PASS = ("Beginning ", "Starting incremental sync of")
 
 
 class SDKStream(RESTStream):

@@ -15,7 +15,7 @@ _MAX_FLOAT_DIGITS = 400
 _INT64 = 2**63
 
 
-def _bounded_int(text: str) -> int | float:
+def bounded_int(text: str) -> int | float:
     """An integer within 64 bits as an integer; a larger one as a float (infinite past a float's range).
 
     No integer column stores more than 64 bits, and Python refuses texts of over
@@ -39,4 +39,4 @@ def decode_json(content: bytes | bytearray) -> t.Any:  # noqa: ANN401
     try:
         return _decode_fast(content)
     except msgspec.DecodeError:
-        return json.loads(content, parse_constant=lambda _constant: None, parse_int=_bounded_int)
+        return json.loads(content, parse_constant=lambda _constant: None, parse_int=bounded_int)

@@ -16,6 +16,7 @@ import math
 import re
 import typing as t
 
+from tap_lms.http.decoding import bounded_int
 from tap_lms.records.incremental import parse_timestamp, utc_text
 
 #: ASCII digits only: `int()` also reads other scripts' digits ("١٢"), which no API means as a number.
@@ -25,11 +26,9 @@ _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 _UTC_SAFE = re.compile(
     r"^(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?Z$", re.ASCII
 ).match
-_MAX_DIGITS = 4300
 #: Wider than any integer column (PostgreSQL's numeric aside): a 64-bit integer, with room to spare.
 _MAX_BITS = 128
 _INT64 = 2**63
-_INT64_DIGITS = len(str(_INT64))
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
@@ -64,21 +63,17 @@ def _to_integer(value: t.Any) -> int:  # noqa: ANN401
     if isinstance(value, str):
         text = value.strip()
         if _INT_TEXT.match(text):
-            return _whole(text)
+            number = bounded_int(text)  # an int only within 64 bits, as the JSON parser reads one
+            if type(number) is int:
+                return number
+            raise _Drop("a whole number too large to store")
         if _NUMBER_TEXT.match(text):  # "1e3", "42.0": exactly, as a float would round "9007199254740993.0"
-            number = decimal.Decimal(text)  # compared exactly below: no context, no rounding, no overflow
-            if number.adjusted() >= _INT64_DIGITS or not -_INT64 <= number < _INT64:
+            exact = decimal.Decimal(text)  # compared exactly: no context, no rounding, no overflow
+            if not -_INT64 <= exact < _INT64:
                 raise _Drop("a whole number too large to store")
-            if number == number.to_integral_value():
-                return int(number)
+            if exact == exact.to_integral_value():
+                return int(exact)
     raise _Drop("not a whole number")
-
-
-def _whole(text: str) -> int:
-    number = int(text) if len(text) <= _MAX_DIGITS else None  # Python reads at most 4,300 digits
-    if number is None or not -_INT64 <= number < _INT64:
-        raise _Drop("a whole number too large to store")
-    return number
 
 
 def _to_number(value: t.Any) -> int | float:  # noqa: ANN401
@@ -90,12 +85,9 @@ def _to_number(value: t.Any) -> int | float:  # noqa: ANN401
         raise _Drop("not a finite number")
     if isinstance(value, str):
         text = value.strip()
-        if _INT_TEXT.match(text) and len(text) <= _MAX_DIGITS:  # Python reads at most 4,300 digits
-            whole = int(text)
-            if -_INT64 <= whole < _INT64:  # kept exact
-                return whole
-        if _NUMBER_TEXT.match(text):  # larger whole numbers too, as the JSON parser reads them
-            number = float(text)
+        if _NUMBER_TEXT.match(text):
+            # Whole-number text as the JSON parser reads it: exact within 64 bits, a float beyond.
+            number = bounded_int(text) if _INT_TEXT.match(text) else float(text)
             if math.isfinite(number):
                 return number
             raise _Drop("a number beyond the range of a float")
