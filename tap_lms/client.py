@@ -12,6 +12,7 @@ in `tap_lms.sdk_glue`, the base class.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import typing as t
 from functools import cached_property
@@ -27,6 +28,7 @@ from tap_lms.paging.base import PageRequest
 from tap_lms.read_ahead import ReadAheadMixin
 from tap_lms.reading import PassReader
 from tap_lms.records.coercion import RecordCoercer
+from tap_lms.records.growth import SchemaGrowth, variant_value
 from tap_lms.records.selectors import find_values
 from tap_lms.records.text import REPLACEMENT, clean_strings
 from tap_lms.sdk_glue import SDKStream
@@ -84,7 +86,16 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
         return list(self.spec.primary_key)
 
     def get_child_context(self, record: dict, context: Context | None) -> dict:  # noqa: ARG002
-        """The values this stream's children need from one of its records."""
+        """The values this stream's children need from one of its records, as the API sent them.
+
+        Taken before the record was converted to the schema (`prepare_records`): a child's
+        path gets the parent's value itself, as dlt's does, whatever the parent's column holds.
+        """
+        values = self._child_values.get(id(record))
+        return values if values is not None else self.child_values(record)
+
+    def child_values(self, record: dict) -> dict:
+        """The values this stream's children need from `record` (a record as the API sent it)."""
         values = {}
         for key, path in self.child_context_fields.items():
             found = find_values(record, path)
@@ -215,7 +226,14 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
             changed = clean_strings(rows)
             if changed:
                 self._stats.sanitized += changed
+        if self.child_context_fields and self.child_streams:
+            self._child_values = {id(row): self.child_values(row) for row in rows}
         self._coercer.convert_page(rows)
+        growth = self.growth
+        if growth is not None:
+            self._check_keys_kept(rows)
+            if growth.take_pending():
+                self.write_schema()  # before any record of this page: the target adds the new columns first
         rows = self.keep_after_start_date(rows)
         kept, keyed, unseen = identity.sort_page(rows)
         if identity.keyless and self.runtime.settings.strict:
@@ -227,22 +245,62 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
         return kept, keyed, unseen
 
     def _add_parent_values(self, rows: list[dict], context: Context | None) -> None:
-        """A resolve parameter's value where the record lacks it; `include_from_parent` fields always (as dlt)."""
+        """The parent's values a child's records carry, added before the records are converted to the schema.
+
+        A resolve parameter's value where the record lacks it; `include_from_parent`
+        fields always (as dlt); the context keys that tell the parents apart where the
+        record lacks them (the SDK would add them after conversion, unchecked).
+        """
         parent = self.spec.parent
         if parent is None or context is None:
             return
         carried = [(key, context.get(key)) for key in parent.carried]
+        keys = [(key, context.get(key)) for key in parent.keys]
         included = {name: context.get(name) for name in parent.included.values()}
         for row in rows:
             for key, value in carried:
                 if row.get(key) is None:
                     row[key] = value
+            for key, value in keys:
+                if key not in row:
+                    row[key] = value
             row.update(included)
+
+    #: Parent streams: a page's records (by id) -> the values their children need, as the API sent them.
+    _child_values: dict[int, dict] = {}  # noqa: RUF012 - replaced, never changed in place
+
+    @property
+    def grows(self) -> bool:
+        """Whether this stream's schema grows with the data: a resource declared without a schema."""
+        return self.spec.schema is None and self.spec.builtin is None
+
+    @cached_property
+    def growth(self) -> SchemaGrowth | None:
+        """The schema sent so far and what it grew by (None: a declared schema, fixed)."""
+        return SchemaGrowth(copy.deepcopy(self.effective_schema), self.name) if self.grows else None
+
+    def sent_schema(self) -> dict:
+        """The schema SCHEMA messages carry now: the grown one for a stream whose schema grows."""
+        growth = self.growth
+        return growth.schema if growth is not None else self.effective_schema
 
     @cached_property
     def _coercer(self) -> RecordCoercer:
         normalize = [normalized_cursor(self.replication_key)] if self.replication_key else []
-        return RecordCoercer(self.name, self.effective_schema, normalize=normalize)
+        return RecordCoercer(self.name, self.sent_schema(), normalize=normalize, growth=self.growth)
+
+    def _check_keys_kept(self, rows: list[dict]) -> None:
+        """A key value that its column cannot hold is an error: a record is never dropped for a schema reason."""
+        for key in self.identity_keys:
+            for row in rows:
+                if row.get(key) is None and (value := variant_value(row, key)) is not None:
+                    held = self.growth.properties.get(key, {}).get("type") if self.growth else None
+                    msg = (
+                        f"stream '{self.name}': primary key '{key}' is {_preview(value)}, which its column "
+                        f"({held}, typed from the first records) cannot hold; declare the resource's 'schema' "
+                        "or 'columns' with a type that holds every key"
+                    )
+                    raise TapLMSError(msg)
 
     def pass_counts(self, identity: RecordIdentity) -> None:
         """Add a pass's skipped and repeated records to the stream's figures."""
@@ -255,6 +313,9 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
     def warnings_at_end(self) -> list[str]:
         """One warning per kind of record not written as sent, with its count (said once per stream and run)."""
         stats, lines = self._stats, list(self._coercer.problems()) if "_coercer" in self.__dict__ else []
+        growth = self.__dict__.get("growth")
+        if growth is not None:
+            lines += growth.summary()
         keys = ", ".join(self.identity_keys)
         if stats.keyless:
             lines.append(
@@ -269,6 +330,17 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
                 f"replaced by {REPLACEMENT!r} (U+FFFD): no target can store them"
             )
         return lines
+
+    def check_complete(self) -> None:
+        """Every record of the stream left out for want of a key is a failed sync, not a note."""
+        stats = self._stats
+        if stats.keyless and not stats.records:
+            keys = ", ".join(self.identity_keys)
+            msg = (
+                f"stream '{self.name}': none of its {stats.keyless:,} record(s) has a usable primary key ({keys}), "
+                f"e.g. {stats.keyless_example}; set the resource's 'primary_key' to fields its records have"
+            )
+            raise TapLMSError(msg)
 
     def warn_once(self, message: str) -> None:
         """Log `message` for this stream once per run."""
@@ -304,12 +376,9 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
 
     # --- sampling (schema inference, --test) ---------------------------------------------
 
-    def sample_parent_context(self, parent: LMSStream) -> dict | None:
-        """A context to sample this child stream with: from the parent's first record (None: no records)."""
-        records = parent.sample_records(None)
-        if not records:
-            return None
-        return {key: found[0] for key, path in self._parent_fields().items() if (found := find_values(records[0], path))}
+    def context_from(self, parent_record: dict) -> dict:
+        """The context of this child stream's pass for one parent record (as the API sent it)."""
+        return {key: found[0] for key, path in self._parent_fields().items() if (found := find_values(parent_record, path))}
 
     def _parent_fields(self) -> dict[str, str]:
         parent = self.spec.parent
@@ -318,7 +387,7 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
         return {**parent.fields, **{name: field for field, name in parent.included.items()}}
 
     def sample_records(self, context: Context | None) -> list[dict]:
-        """The records of the first page only, as the API sent them (schema inference, connection checks)."""
+        """The records of the first page only, as the API sent them, with their parent's values (sampling)."""
         request = self.pass_request(context)
         paginator = self.new_paginator()
         if paginator is not None:
@@ -337,6 +406,7 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
         if records is None:
             reason = missing_selector(fetched.body, selector)
             raise APIRequestError(stream=self.name, path=fetched.shown, status=200, reason=reason)
+        self._add_parent_values(records, context)
         return records
 
     def first_request_shown(self, context: Context | None) -> str:

@@ -80,7 +80,7 @@ class PassReader:
                 records, considered, unseen = self._prepare(raw, fetched)
                 if fetch_ahead:
                     stream.plan_child_first_pages(records)
-                request = self._next(paginator, view, fetched, considered, unseen)
+                request = self._next(paginator, view, fetched, considered, unseen, pages_read)
                 if read_ahead.planned_once and self._contradicts_plan(paginator, len(raw)):
                     read_ahead.stop_planning()
                 self.received += len(raw)
@@ -132,15 +132,19 @@ class PassReader:
         except CursorError as exc:
             raise self._error(fetched.shown, str(exc)) from None
 
-    def _next(self, paginator: Paginator, view: PageView, fetched: Fetched, considered: int, unseen: int) -> PageRequest | None:
+    def _next(  # noqa: PLR0913, PLR0917 - a page's facts, as the loop holds them
+        self, paginator: Paginator, view: PageView, fetched: Fetched, considered: int, unseen: int, pages_read: int
+    ) -> PageRequest | None:
         stream = self.stream
-        if considered and not unseen and isinstance(paginator, PageNumberPaginator) and paginator.counts_from_unknown:
-            paginator.count_from_one()
-            stream.warn_once(
-                "page=1 repeated the first page (a paginator detected from a page count counts from 0): counting "
-                "pages from 1 instead, so the last page is read too (dlt would miss it)"
-            )
-            unseen = considered  # not a loop: the API's numbering, now known
+        if isinstance(paginator, PageNumberPaginator) and paginator.counts_from_unknown and pages_read > 1:
+            paginator.counts_from_unknown = False  # only the page after the first one can repeat it so
+            if considered and not unseen:
+                stream.warn_once(
+                    "page=1 repeated the first page: the API counts pages from 1, and a paginator detected from a "
+                    "page count counts from 0, as dlt's does, so its last page is not read (read as dlt reads it; "
+                    "declare a page_number paginator with base_page 1 to read every page)"
+                )
+                unseen = considered  # not a loop: dlt's numbering against the API's
         try:
             following = paginator.next(view)
             self.guard.after_page(view.record_count, considered, unseen, has_next=following is not None)

@@ -126,6 +126,7 @@ class SDKStream(RESTStream):
         deleted. Only here, after the last record of the last parent: a pass that
         fails or is interrupted never gets this far, so it marks nothing deleted.
         """
+        self.check_complete()
         if self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
         for line in self.warnings_at_end():
@@ -140,6 +141,9 @@ class SDKStream(RESTStream):
     def warnings_at_end(self) -> list[str]:
         """What to say once about the stream's records when its pass is over (`tap_lms.client.LMSStream`)."""
         return []
+
+    def check_complete(self) -> None:
+        """Raise if the pass, though it ended, must not count as complete (`tap_lms.client.LMSStream`)."""
 
     @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
@@ -177,7 +181,25 @@ class SDKStream(RESTStream):
         """Once per stream: the SDK writes it again for every parent of a child stream."""
         if not getattr(self, "_schema_written", False):
             self._schema_written = True
-            super()._write_schema_message()
+            self.write_schema()
+
+    def write_schema(self) -> None:
+        """The stream's SCHEMA as it stands: again, widened, when records brought fields it lacked.
+
+        The SDK's messages carry the schema each stream map took when the run began;
+        a map that passes records through as they are (no `stream_maps` setting for
+        the stream) takes the grown schema too, flattened if flattening is on.
+        """
+        schema = self.sent_schema()
+        for stream_map in self.stream_maps:
+            if type(stream_map) is SameRecordTransform and stream_map.transformed_schema is not schema:
+                grown = stream_map.flatten_schema(schema) if stream_map.flattening_enabled else schema
+                stream_map.transformed_schema = grown
+        super()._write_schema_message()
+
+    def sent_schema(self) -> dict:
+        """The schema SCHEMA messages carry (`tap_lms.client.LMSStream`: the grown one where it grows)."""
+        return self.effective_schema
 
     def cursor_value(self, record: dict) -> t.Any:  # noqa: ANN401
         """The record's replication key value (a nested cursor path too: `tap_lms.bookmarks`)."""

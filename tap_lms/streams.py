@@ -12,6 +12,7 @@ import typing as t
 
 from tap_lms.client import LMSStream
 from tap_lms.records.coercion import EXTRA_FIELDS
+from tap_lms.records.inference import UNKNOWN
 
 if t.TYPE_CHECKING:
     from tap_lms.config.endpoints import ParentLink
@@ -31,6 +32,8 @@ def stream_class(spec: ResourceSpec, schema: dict, *, keep_unknown: bool = True)
     properties = schema.setdefault("properties", {})
     if spec.columns:
         properties.update(spec.columns)
+    for key in spec.primary_key:  # a key is never moved aside or dropped for want of a column
+        properties.setdefault(key, dict(UNKNOWN))
     if keep_unknown:
         properties.setdefault(EXTRA_FIELDS, {"type": ["object", "null"]})
     incremental = spec.incremental
@@ -59,7 +62,6 @@ def link_children(classes: dict[str, type[LMSStream]], specs: t.Sequence[Resourc
         child.parent_stream_type = parent
         parent.child_context_fields.update(link.fields)
         parent.child_context_fields.update({name: field for field, name in link.included.items()})
-        # On the class, before any instance exists, `schema` is the dict `stream_class` set.
         # On the class, before any instance exists, `schema` is the dict `stream_class` set.
         child_schema, parent_schema = t.cast("dict", child.schema), t.cast("dict", parent.schema)
         properties = child_schema.setdefault("properties", {})

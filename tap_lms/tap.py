@@ -23,8 +23,9 @@ from tap_lms.http.transport import DeadlineAdapter, origin
 from tap_lms.output import BufferedSingerWriter
 from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
 from tap_lms.progress import RunReport
-from tap_lms.records.inference import infer_schema
+from tap_lms.records.inference import UNKNOWN, infer_schema
 from tap_lms.runtime import Concurrency, Runtime
+from tap_lms.sampling import Sampler
 from tap_lms.sdk_glue import SDKTap
 from tap_lms.settings import SETTINGS_SCHEMA, Settings
 from tap_lms.streams import link_children, stream_class
@@ -191,16 +192,11 @@ class TapLMS(SDKTap):
         return True
 
     def _verdict(self, stream: LMSStream) -> tuple[bool, str]:  # noqa: PLR0911 - one verdict per outcome
-        shown = None
         try:
-            context = None
-            if stream.parent_stream_type is not None:
-                parent = t.cast("LMSStream", next(s for s in self.streams.values() if type(s) is stream.parent_stream_type))
-                context = stream.sample_parent_context(parent)
-                if context is None:
-                    return True, f"skipped: its parent '{parent.name}' has no records to read it for"
-            shown = stream.first_request_shown(context)
-            records = stream.sample_records(context)
+            sample = self._test_sampler.sample(stream.spec.name)
+            if sample.shown is None:
+                return True, f"skipped: {sample.reason}, nothing to read it for"
+            shown, records = sample.shown, sample.records
         except APIRequestError as exc:
             request = f"{exc.method} {exc.path}"
             if exc.status is None:
@@ -215,6 +211,12 @@ class TapLMS(SDKTap):
         found = f"{len(records):,} record{'' if len(records) == 1 else 's'} on it" if records else "no records found"
         return True, f"ok: reachable, authorised, first page parsed (GET {shown}), {found}"
 
+    @cached_property
+    def _test_sampler(self) -> Sampler:
+        """`--test`: each stream's first page with records, a child's for its parent's first records in turn."""
+        by_resource = {stream.spec.name: stream for stream in self.streams.values() if isinstance(stream, LMSStream)}
+        return Sampler(by_resource.__getitem__)
+
     def discover_streams(self) -> list[Stream]:
         """The eleven built-in streams, or exactly the resources the settings declare (a whole dlt config too).
 
@@ -226,9 +228,17 @@ class TapLMS(SDKTap):
         self._check_credentials(source)
         keep_unknown = self.settings.unknown_fields == "keep"
         classes: dict[str, type[LMSStream]] = {}
+        specs = {spec.name: spec for spec in source.resources}
+
+        def stream_for(name: str) -> LMSStream:
+            ready = classes.get(name)
+            return (ready or stream_class(specs[name], {"type": "object", "properties": {}}))(tap=self)
+
+        sampler = Sampler(stream_for)
         for spec in in_dependency_order(source.resources):
-            schema = spec.schema or self._catalog_schema(spec.stream_name) or self._infer_schema(spec, classes)
-            classes[spec.name] = stream_class(spec, copy.deepcopy(schema), keep_unknown=keep_unknown)
+            schema = spec.schema or self._catalog_schema(spec.stream_name) or self._infer_schema(spec, sampler)
+            grows = spec.schema is None and spec.builtin is None  # such a stream keeps every field as a column
+            classes[spec.name] = stream_class(spec, copy.deepcopy(schema), keep_unknown=keep_unknown and not grows)
         link_children(classes, source.resources)
         self._check_catalog_names(spec.stream_name for spec in source.resources)
         return [classes[spec.name](tap=self) for spec in source.resources]
@@ -264,19 +274,29 @@ class TapLMS(SDKTap):
         entry = self.input_catalog.get(name) if self.input_catalog else None
         return entry.schema.to_dict() if entry is not None and entry.schema.properties else None
 
-    def _infer_schema(self, spec: ResourceSpec, ready: dict[str, type[LMSStream]]) -> dict:
-        """Sample the first page (of the first parent's first child page) and infer a schema."""
+    def _infer_schema(self, spec: ResourceSpec, sampler: Sampler) -> dict:
+        """A schema from the resource's first page with records; when none can be found, its key columns only.
+
+        Either way it is where the stream's schema starts: during a sync it grows with the records.
+        """
         if not self.source.base_url:
             msg = f"resource '{spec.name}' has no 'schema', and inferring one needs setting 'base_url'"
             raise ConfigurationError(msg)
-        probe = stream_class(spec, {"type": "object", "properties": {}})(tap=self)
-        context = None
-        if spec.parent:
-            context = probe.sample_parent_context(ready[spec.parent.parent](tap=self))
-            if context is None:
-                self.logger.warning("Resource '%s': its parent has no records to sample; schema left empty", spec.name)
-                return {"type": "object", "properties": {}}
-        source = probe.first_request_shown(context)
-        records = probe.sample_records(context)
-        self.logger.info("Resource '%s': schema inferred from %d record(s) of %s", spec.name, len(records), source)
-        return infer_schema(records, source=source)
+        sample = sampler.sample(spec.name)
+        if sample.records:
+            self.logger.info(
+                "Resource '%s': schema inferred from %d record(s) of %s", spec.name, len(sample.records), sample.shown
+            )
+            return infer_schema(sample.records, source=str(sample.shown))
+        why = sample.reason or f"{sample.shown} had no records"
+        self.logger.warning(
+            "Resource '%s': no records to infer a schema from (%s); it starts from its key and parent columns "
+            "and grows with the records a sync reads",
+            spec.name,
+            why,
+        )
+        return {
+            "type": "object",
+            "description": f"No records to infer from ({why}); tap-lms adds each field's column as records bring it.",
+            "properties": {key: dict(UNKNOWN) for key in spec.primary_key},
+        }

@@ -38,7 +38,7 @@ OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
     ("resource", "nested_hints", False, "a loader's option"),
     ("resource", "references", False, "a loader's option"),
     ("resource", "parent_table_name", False, "a loader's option (nested tables)"),
-    ("resource", "schema", True, "tap-lms's own, not dlt's: the stream's JSON Schema instead of one inferred from a page"),
+    ("resource", "schema", True, "tap-lms's own, not dlt's: a fixed JSON Schema instead of one that grows with the data"),
     ("endpoint", "path", True, "joined to `base_url` as dlt joins it; `{resources.X.Y}` and `{incremental.*}` placeholders"),
     ("endpoint", "method", True, "`GET` or `POST`"),
     ("endpoint", "params", True, "static values, placeholders, `resolve` and `incremental` parameters"),

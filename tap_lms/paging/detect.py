@@ -10,8 +10,9 @@
 
 The detected paginator continues from the first page as dlt's does: the next
 request is `page=1`. Against an API that counts from 1 that is the first page
-again, and dlt then misses the last page; here the repeat is noticed and the
-pages are counted from 1 (`PageNumberPaginator.count_from_one`), so every page is read.
+again, and dlt then misses the last page. tap-lms reads the same pages as dlt
+(what a config means is what dlt does with it), writes the repeated records
+once, and says in a warning how to read every page (`base_page: 1`).
 """
 
 from __future__ import annotations

@@ -136,13 +136,8 @@ class PageNumberPaginator(RangePaginator):
     """dlt's `page_number`: `?page=N` from `page` (default `base_page`, default 0); the total counts pages."""
 
     kind = "page_number"
-    #: Detected after a first request sent without a page number: which number that page had is unknown.
+    #: Detected after a first request sent without a page number: the next page (`page=1`) may repeat it.
     counts_from_unknown = False
-
-    def count_from_one(self) -> None:
-        """The page after an unnumbered first page repeated it: the API counts from 1."""
-        self.counts_from_unknown = False
-        self.base_index = 1
 
     def total_pages(self, page: PageView) -> int | None:
         """The page count at `total_path`, if the API reports it."""

@@ -17,6 +17,7 @@ import re
 import typing as t
 
 from tap_lms.http.decoding import bounded_int
+from tap_lms.records.growth import SchemaGrowth, variant_of
 from tap_lms.records.incremental import parse_timestamp, utc_text
 
 #: ASCII digits only: `int()` also reads other scripts' digits ("١٢"), which no API means as a number.
@@ -176,17 +177,46 @@ _ALREADY_FINE: dict[str, frozenset[type]] = {
     "string": frozenset({str}),
 }
 _NOTHING: frozenset[type] = frozenset()
+#: The Python types of each JSON Schema type's values, as the JSON parser makes them.
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+#: What a converter of a growing schema returns for a value its column cannot hold (it goes to a variant column).
+_MISFIT = object()
 
 
 def _convert_members(fields: dict[str, tuple[frozenset[type], Converter]], obj: dict) -> list[str]:
-    """Convert `obj`'s members in place, by name; return the names `fields` does not know."""
+    """Convert `obj`'s members in place, by name; return the names `fields` does not know.
+
+    A value that does not fit its column (a growing schema only) moves to its variant
+    column, the field itself left null; a variant column not yet known counts as unknown.
+    """
     unknown = []
+    misfits = None
     for name, value in obj.items():
         field = fields.get(name)
         if field is None:
             unknown.append(name)
         elif value is not None and type(value) not in field[0]:
-            obj[name] = field[1](value)
+            converted = field[1](value)
+            if converted is _MISFIT:
+                misfits = [*(misfits or ()), name]
+            else:
+                obj[name] = converted
+    if misfits:
+        for name in misfits:
+            variant, value = variant_of(name, obj[name])
+            obj[name] = None
+            obj[variant] = value
+            if variant not in fields:
+                unknown.append(variant)
     return unknown
 
 
@@ -199,13 +229,17 @@ class RecordCoercer:
     (the replication key: the SDK compares bookmarks as strings).
     """
 
-    def __init__(self, stream_name: str, schema: dict, normalize: t.Iterable[str] = ()) -> None:
+    def __init__(
+        self, stream_name: str, schema: dict, normalize: t.Iterable[str] = (), growth: SchemaGrowth | None = None
+    ) -> None:
         self.stream_name = stream_name
         #: (field, problem) -> [records it happened in, the first value]: said once, with the count, at the end.
         self._problems: dict[tuple[str, str], list[t.Any]] = {}
         self._normalize = set(normalize)
+        #: A growing schema: no value is set to null or moved aside, the schema gains columns instead.
+        self._growth = growth
         self._fields = self._compile_properties(schema.get("properties", {}), prefix="")
-        self._keep_unknown = EXTRA_FIELDS in self._fields
+        self._keep_unknown = EXTRA_FIELDS in self._fields and growth is None
 
     def __call__(self, record: dict) -> dict:
         """Convert one record in place (see `convert_page`)."""
@@ -218,6 +252,9 @@ class RecordCoercer:
         Either way each is counted for a warning. They are kept when the schema
         has `_extra_fields` (the `unknown_fields: keep` default), dropped otherwise.
         """
+        if self._growth is not None:
+            self._convert_growing(records, self._growth)
+            return
         fields = self._fields
         for record in records:
             unknown = _convert_members(fields, record)
@@ -234,6 +271,22 @@ class RecordCoercer:
                 del record[name]
             if self._keep_unknown:
                 record[EXTRA_FIELDS] = extra
+
+    def _convert_growing(self, records: list[dict], growth: SchemaGrowth) -> None:
+        """Convert `records`; fields the schema lacks become columns (typed from this page), misfits variant columns."""
+        fields = self._fields
+        new: dict[str, None] = {}
+        for record in records:
+            for name in _convert_members(fields, record):
+                new[name] = None
+        if not new:
+            return
+        added = growth.add_fields(records, new)
+        fields.update(self._compile_properties(added, prefix=""))
+        for record in records:  # the new fields' values, now that they have columns (a page that brings some)
+            known = {name: fields[name] for name in added if name in record}
+            if known:
+                _convert_members(known, record)
 
     def problems(self) -> list[str]:
         """One line per field and problem, with how many records had it: what a stream says when its pass is over."""
@@ -263,11 +316,21 @@ class RecordCoercer:
                 try:
                     return convert(value)
                 except _Drop as reason:
+                    if growing:
+                        growth.count_variant(path)  # type: ignore[union-attr]  # set when growing
+                        return _MISFIT
                     self._warn(path, f"{reason}; set to null", _preview(value))
                     return None
 
             return run
 
+        growth = self._growth
+        growing = growth is not None
+        if growing and len(types) > 1:
+            # A growing schema's unions (a column never seen with a value, a variant for objects and lists):
+            # each value keeps its type, or goes to a variant column.
+            admitted = frozenset(kind for name in types for kind in _PYTHON_TYPES.get(name, ()))
+            return admitted, guarded(_expect(tuple(admitted), "another type"))
         if not types or (len(types) > 1 and "string" in types and "object" not in types):
             # Free-form or string-tolerant unions: nothing to enforce.
             return frozenset({object}) | _ANY, _identity
@@ -292,7 +355,10 @@ class RecordCoercer:
                     raise _Drop("not an array")
                 for index, item in enumerate(value):
                     if item is not None and type(item) not in item_fine:
-                        value[index] = item_convert(item)
+                        converted = item_convert(item)
+                        if converted is _MISFIT:  # the whole list goes to a variant column
+                            raise _Drop("an item of another type")
+                        value[index] = converted
                 return value
 
             return _NOTHING, guarded(convert_array)
@@ -313,9 +379,11 @@ def _identity(value: t.Any) -> t.Any:  # noqa: ANN401
     return value
 
 
-def _expect(kind: type, problem: str) -> Converter:
+def _expect(kind: type | tuple[type, ...], problem: str) -> Converter:
+    exact = kind if isinstance(kind, tuple) else (kind,)
+
     def check(value: t.Any) -> t.Any:  # noqa: ANN401
-        if isinstance(value, kind):
+        if type(value) in exact:
             return value
         raise _Drop(problem)
 

@@ -94,16 +94,31 @@ def _is_timestamp(text: str) -> bool:
     return True
 
 
-def infer_schema(records: t.Iterable[dict[str, t.Any]], *, source: str) -> dict[str, t.Any]:
-    """A nullable JSON Schema that every record in `records` satisfies."""
+#: A column whose values were never seen (a key of a resource whose sample was empty): text or a whole number.
+UNKNOWN = {"type": ["string", "integer", "null"]}
+
+
+def infer_schema(records: t.Sequence[dict[str, t.Any]], *, source: str) -> dict[str, t.Any]:
+    """A nullable JSON Schema that every record in `records` satisfies (it grows as later records need)."""
     top = _Shape()
-    count = 0
     for record in records:
         top.add(record)
-        count += 1
     properties = {k: s.schema() for k, s in top.properties.items()}
     return {
         "type": "object",
-        "description": f"Inferred by tap-lms from {count} sample record(s) of {source}; edit and pass back with --catalog.",
+        "description": (
+            f"Inferred by tap-lms from {len(records)} sample record(s) of {source}; it grows during a sync as records "
+            "bring new fields. Edit and pass back with --catalog."
+        ),
         "properties": properties,
     }
+
+
+def infer_properties(records: t.Iterable[dict[str, t.Any]], names: t.Iterable[str]) -> dict[str, dict[str, t.Any]]:
+    """Nullable JSON Schemas for the fields `names`, from the values `records` hold for them."""
+    shapes = {name: _Shape() for name in names}
+    for record in records:
+        for name, shape in shapes.items():
+            if name in record:
+                shape.add(record[name])
+    return {name: shape.schema() if shape.kinds - {"null"} else dict(UNKNOWN) for name, shape in shapes.items()}

@@ -10,7 +10,8 @@ Each shape lives under its own prefix and takes its own credentials:
 - `/basic/api/<list>`: HTTP basic, the whole list as a bare list, timestamps nested in `meta`;
 - `/cursor/v1/<list>`: a key in `X-API-Key` (or cookie `api_key`), `{"records": [...], "paging": {"next_cursor": ...}}`;
 - `/next/api/<list>`: a key in the query (`key`), `{"count", "next", "results"}` with a next-page URL;
-- `/hcursor/v1/<list>`: a key in `X-API-Key`, the next page's token in header `X-Next-Cursor`.
+- `/hcursor/v1/<list>`: a key in `X-API-Key`, the next page's token in header `X-Next-Cursor`;
+- `/grow/v1/...`: records whose fields change as the pages go on, three levels of parents (`tap_lms.sandbox.growing`).
 
 Lists of a parent: `<prefix>/courses/<id>/enrollments` (and `/reviews`); on the link shape a
 course whose id ends in 0 is archived and answers 404. Every list filters by
@@ -30,6 +31,7 @@ import time
 import typing as t
 from urllib.parse import parse_qsl, urlencode
 
+from tap_lms.sandbox import growing
 from tap_lms.sandbox.queries import same_value
 
 if t.TYPE_CHECKING:
@@ -40,7 +42,7 @@ TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's own, documented credential
 BASIC = ("sandbox-user", "sandbox-pass")
 CLIENT = ("sandbox-client", "sandbox-secret")
 KEY = "sandbox-key"
-PREFIXES = ("/link/", "/ws/", "/paged/", "/basic/", "/cursor/", "/next/", "/hcursor/")
+PREFIXES = ("/link/", "/ws/", "/paged/", "/basic/", "/cursor/", "/next/", "/hcursor/", "/grow/")
 LISTS = ("courses", "users", "enrollments", "groups", "reviews", "orders", "products", "promotions", "coupons", "instructors")
 #: A list of a course: `/courses/<id>/enrollments`, or `/courses/<id>/<slug>/enrollments` (the slug must match).
 _CHILD = re.compile(r"^/courses/(\d+)(?:/([^/]+))?/(enrollments|reviews)$")
@@ -83,8 +85,14 @@ def answer(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]
         "/cursor/": _cursor,
         "/next/": _next,
         "/hcursor/": _header_cursor,
+        "/grow/": _growing,
     }[prefix]
     return route(handler, sandbox, path, params)
+
+
+def _growing(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
+    del handler, sandbox
+    return growing.answer(path, params)
 
 
 def token_endpoint(handler: Handler, sandbox: Sandbox, form: dict[str, str]) -> Answer:
