@@ -281,8 +281,7 @@ class LMSStream(ReadAheadMixin, BookmarkMixin, SDKStream):
 
     def sent_schema(self) -> dict:
         """The schema SCHEMA messages carry now: the grown one for a stream whose schema grows."""
-        growth = self.growth
-        return growth.schema if growth is not None else self.effective_schema
+        return self.growth.schema if self.growth is not None else self.effective_schema
 
     @cached_property
     def _coercer(self) -> RecordCoercer:

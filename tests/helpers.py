@@ -87,6 +87,19 @@ def expected_ids(server: Sandbox, dataset: str) -> list[int]:
     return [record["id"] for record in server.data[dataset]]
 
 
+def assert_valid_in_order(run: TapRun) -> None:
+    """Every RECORD valid against the last SCHEMA its stream was sent before it (a schema may grow)."""
+    from jsonschema import Draft7Validator
+
+    schemas: dict[str, Draft7Validator] = {}
+    for message in run.messages:
+        if message["type"] == "SCHEMA":
+            schemas[message["stream"]] = Draft7Validator(message["schema"], format_checker=date_time_checker())
+        elif message["type"] == "RECORD":
+            errors = [e.message for e in schemas[message["stream"]].iter_errors(message["record"])]
+            assert not errors, (message["stream"], message["record"], errors)
+
+
 def date_time_checker():
     """A FormatChecker that really checks `date-time` (RFC 3339: date, 'T', time, offset)."""
     import datetime as dt

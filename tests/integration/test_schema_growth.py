@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import date_time_checker, run_tap
-from jsonschema import Draft7Validator
+from helpers import assert_valid_in_order, run_tap
 
 from tap_lms.sandbox import growing
 
@@ -29,16 +28,6 @@ def _config(url: str, *resources: object, **extra: object) -> dict:
 
 SECTIONS = {"name": "sections", "endpoint": {"path": "courses/{resources.courses.id}/sections"}, "include_from_parent": ["title"]}
 SUBMISSIONS = {"name": "submissions", "endpoint": {"path": "sections/{resources.sections.id}/submissions"}}
-
-
-def _assert_each_valid_against_the_schema_before_it(run) -> None:
-    schemas: dict[str, Draft7Validator] = {}
-    for message in run.messages:
-        if message["type"] == "SCHEMA":
-            schemas[message["stream"]] = Draft7Validator(message["schema"], format_checker=date_time_checker())
-        elif message["type"] == "RECORD":
-            errors = [e.message for e in schemas[message["stream"]].iter_errors(message["record"])]
-            assert not errors, (message["stream"], message["record"], errors)
 
 
 def _expected_sections() -> list[int]:
@@ -60,7 +49,7 @@ def test_a_field_first_seen_on_page_three_gets_a_column_before_its_record(tmp_pa
     first = run.of_type("SCHEMA")[0]["schema"]["properties"]
     last = [m for m in run.of_type("SCHEMA") if m["stream"] == "courses"][-1]["schema"]["properties"]
     assert all(last[name] == spec for name, spec in first.items()), "a column sent before changed type"
-    _assert_each_valid_against_the_schema_before_it(run)
+    assert_valid_in_order(run)
 
 
 def test_a_value_of_another_type_goes_to_a_variant_column_and_is_counted(tmp_path, fresh_sandbox):
@@ -73,7 +62,7 @@ def test_a_value_of_another_type_goes_to_a_variant_column_and_is_counted(tmp_pat
     assert by_id[8]["ref__v_json"] == [1, 2] and by_id[9]["ref__v_bool"] is True
     assert by_id[3]["credits"] == 4 and by_id[3]["ref"] == 9  # values that fit stay where they were
     assert "field 'credits': 2 value(s) of another type than its column kept in a 'credits__v_<type>' column" in run.stderr
-    _assert_each_valid_against_the_schema_before_it(run)
+    assert_valid_in_order(run)
 
 
 def test_a_child_whose_first_parents_have_no_children_is_inferred_from_a_later_parent(tmp_path, fresh_sandbox):
@@ -89,7 +78,7 @@ def test_a_child_whose_first_parents_have_no_children_is_inferred_from_a_later_p
     assert sorted(r["id"] for r in written) == _expected_sections()
     assert all(r["name"].startswith("Section") and "_extra_fields" not in r for r in written)
     assert "_courses_title" in written[0]
-    _assert_each_valid_against_the_schema_before_it(run)
+    assert_valid_in_order(run)
 
 
 def test_three_levels_of_parents_without_a_schema(tmp_path, fresh_sandbox):
@@ -102,7 +91,7 @@ def test_three_levels_of_parents_without_a_schema(tmp_path, fresh_sandbox):
     assert all(r["score"] in (10, 20, 30) and r["section_id"] > 41 for r in submissions)
     # Its first sampled parents have no submissions: discovery says so in one line and starts from the key.
     assert "Resource 'submissions': no records to infer a schema from (no records for the first 2 'sections'" in run.stderr
-    _assert_each_valid_against_the_schema_before_it(run)
+    assert_valid_in_order(run)
 
 
 def test_three_levels_of_parents_with_a_declared_schema(tmp_path, fresh_sandbox):
@@ -114,7 +103,7 @@ def test_three_levels_of_parents_with_a_declared_schema(tmp_path, fresh_sandbox)
     schemas = [m for m in run.of_type("SCHEMA") if m["stream"] == "submissions"]
     assert len(schemas) == 1, "a declared schema does not grow"
     assert all("section_id" in r["_extra_fields"] for r in run.records("submissions"))
-    _assert_each_valid_against_the_schema_before_it(run)
+    assert_valid_in_order(run)
 
 
 def test_parent_values_of_any_json_type_in_a_path_give_columns_that_hold_them(tmp_path, fresh_sandbox):
@@ -126,7 +115,7 @@ def test_parent_values_of_any_json_type_in_a_path_give_columns_that_hold_them(tm
     held = [r.get("_courses_ref") if r.get("_courses_ref") is not None else
             next(v for k, v in r.items() if k.startswith("_courses_ref__v_")) for r in written]
     assert {json.dumps(v) for v in held} == {json.dumps(v) for v in growing._REFS}
-    _assert_each_valid_against_the_schema_before_it(run)
+    assert_valid_in_order(run)
 
 
 def test_a_key_no_record_has_fails_the_sync_instead_of_dropping_every_record(tmp_path, fresh_sandbox):
@@ -152,4 +141,4 @@ def test_a_catalog_from_discovery_keeps_deselected_fields_out_while_the_schema_g
     courses = run.records("courses")
     assert all("title" not in c for c in courses)
     assert [c.get("level") for c in courses if c["id"] >= 7] == ["advanced" if n % 2 else "basic" for n in range(7, 16)]
-    _assert_each_valid_against_the_schema_before_it(run)
+    assert_valid_in_order(run)
