@@ -21,9 +21,9 @@ if t.TYPE_CHECKING:
     from tap_lms.config import SourceSpec
     from tap_lms.config.resources import ResourceSpec
     from tap_lms.http.api_client import ApiClient
-    from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
     from tap_lms.progress import RunReport
     from tap_lms.settings import Settings
+    from tap_lms.sync.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
 
 
 @dataclass(frozen=True)

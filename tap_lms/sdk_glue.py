@@ -1,7 +1,7 @@
 """Every place tap-lms overrides or calls the SDK's private surface, and nowhere else.
 
 The SDK's public hooks (`get_url`, `post_process`, `get_child_context`...) are
-used where they belong, in `tap_lms.client` and `tap_lms.tap`. What is here
+used where they belong, in `tap_lms.sync.stream` and `tap_lms.tap`. What is here
 replaces private methods (`_sync_records`, `_write_record_message`,
 `_validate_config`...) for speed or for one-line errors, and reads private state
 (`_tap`, `_state_writer`, the signpost marker). Each override is marked
@@ -57,11 +57,7 @@ class SDKStream(RESTStream):
     # --- what a stream subclass provides ----------------------------------------
 
     def request_pages(self, context: Context | None) -> Iterator[Page]:
-        """Every page of the stream for `context` (`tap_lms.client.LMSStream`)."""
-        raise NotImplementedError
-
-    def post_process_page(self, rows: list[dict], context: Context | None) -> list[dict]:
-        """A page of records made ready to write (`tap_lms.client.LMSStream`)."""
+        """Every page of the stream for `context`, its records ready to write (`tap_lms.sync.stream.LMSStream`)."""
         raise NotImplementedError
 
     # --- the run this stream belongs to -------------------------------------------
@@ -139,11 +135,11 @@ class SDKStream(RESTStream):
         self.runtime.report.finish(self.name, bookmark=None if bookmark is None else str(bookmark))
 
     def warnings_at_end(self) -> list[str]:
-        """What to say once about the stream's records when its pass is over (`tap_lms.client.LMSStream`)."""
+        """What to say once about the stream's records when its pass is over (`tap_lms.sync.stream.LMSStream`)."""
         return []
 
     def check_complete(self) -> None:
-        """Raise if the pass, though it ended, must not count as complete (`tap_lms.client.LMSStream`)."""
+        """Raise if the pass, though it ended, must not count as complete (`tap_lms.sync.stream.LMSStream`)."""
 
     @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
@@ -198,11 +194,11 @@ class SDKStream(RESTStream):
         super()._write_schema_message()
 
     def sent_schema(self) -> dict:
-        """The schema SCHEMA messages carry (`tap_lms.client.LMSStream`: the grown one where it grows)."""
+        """The schema SCHEMA messages carry (`tap_lms.sync.stream.LMSStream`: the grown one where it grows)."""
         return self.effective_schema
 
     def cursor_value(self, record: dict) -> t.Any:  # noqa: ANN401
-        """The record's replication key value (a nested cursor path too: `tap_lms.bookmarks`)."""
+        """The record's replication key value (a nested cursor path too: `tap_lms.sync.bookmarks`)."""
         return record.get(self.replication_key) if self.replication_key else None
 
     @override
@@ -270,7 +266,7 @@ class SDKStream(RESTStream):
             timer.with_context({})
             self._write_starting_replication_value(None)
             for page in self.request_pages(None):
-                records = self.post_process_page(page.records, None)
+                records = page.records
                 if not records:
                     continue
                 writer.add_records(self.name, records, self._stream_version, page.fetched_at)

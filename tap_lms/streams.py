@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import typing as t
 
-from tap_lms.client import LMSStream
 from tap_lms.records.coercion import EXTRA_FIELDS
 from tap_lms.records.inference import UNKNOWN
+from tap_lms.sync.stream import LMSStream
 
 if t.TYPE_CHECKING:
     from tap_lms.config.endpoints import ParentLink

@@ -11,7 +11,6 @@ import click
 import requests
 
 from tap_lms import progress, redaction
-from tap_lms.client import LMSStream
 from tap_lms.config import SourceSpec, load_source
 from tap_lms.config.resources import ResourceSpec, in_dependency_order
 from tap_lms.console import plain_console_logging
@@ -21,14 +20,15 @@ from tap_lms.http.auth import build_auth
 from tap_lms.http.ratelimit import RequestGate
 from tap_lms.http.transport import DeadlineAdapter, origin
 from tap_lms.output import BufferedSingerWriter
-from tap_lms.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
 from tap_lms.progress import RunReport
 from tap_lms.records.inference import UNKNOWN, infer_schema
 from tap_lms.runtime import Concurrency, Runtime
-from tap_lms.sampling import Sampler
 from tap_lms.sdk_glue import SDKTap
 from tap_lms.settings import SETTINGS_SCHEMA, Settings
 from tap_lms.streams import link_children, stream_class
+from tap_lms.sync.prefetch import Budget, ChildFirstPages, FirstPages, PagePool
+from tap_lms.sync.sampling import Sampler
+from tap_lms.sync.stream import LMSStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream

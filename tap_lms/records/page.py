@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 
 from tap_lms.records.selectors import is_jsonpath, select_records, select_value
 
-if t.TYPE_CHECKING:
-    from tap_lms.http.api_client import ResponseTiming
-
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
@@ -23,12 +20,9 @@ def _now() -> dt.datetime:
 
 @dataclass
 class Page:
-    """One page read: its parsed body, the records to write, the request as shown in messages."""
+    """One page read: the records to write, and when (their RECORDs' `time_extracted`)."""
 
-    body: t.Any
     records: list[dict]
-    display_path: str
-    timing: ResponseTiming
     fetched_at: dt.datetime = field(default_factory=_now)
 
 

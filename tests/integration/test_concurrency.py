@@ -77,7 +77,7 @@ def test_catalog_and_state_unchanged_by_concurrency(tmp_path, fresh_sandbox):
 
 
 def test_child_first_pages_stay_within_window_and_budget_and_give_back_on_close():
-    from tap_lms.prefetch import Budget, ChildFirstPages, PagePool
+    from tap_lms.sync.prefetch import Budget, ChildFirstPages, PagePool
 
     budget = Budget(3)
     pages = ChildFirstPages(PagePool(2), budget, window=2)
@@ -95,7 +95,7 @@ def test_child_first_pages_stay_within_window_and_budget_and_give_back_on_close(
 
 
 def test_the_budget_reserves_bytes_before_sending_so_big_pages_do_not_pile_up():
-    from tap_lms.prefetch import Budget
+    from tap_lms.sync.prefetch import Budget
 
     budget = Budget(10, max_bytes=40)
     first, second = budget.reserve(15), budget.reserve(15)

@@ -20,8 +20,8 @@ from singer_sdk import Tap
 from singer_sdk.streams import RESTStream
 
 from tap_lms import sdk_glue
-from tap_lms.client import LMSStream
 from tap_lms.sdk_glue import SDKStream, SDKTap
+from tap_lms.sync.stream import LMSStream
 from tap_lms.tap import TapLMS
 
 FENCED = ((SDKStream, RESTStream), (SDKTap, Tap))

@@ -13,10 +13,15 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
+from tap_lms.errors import APIRequestError
+from tap_lms.records.page import NotRecords, missing_selector, page_records
+from tap_lms.records.selectors import detect_selector
+from tap_lms.sync.passes import add_parent_values
+
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tap_lms.client import LMSStream
+    from tap_lms.sync.stream import LMSStream
 
 #: Parent records tried, per child resource, for a page with records.
 PARENTS_TRIED = 5
@@ -53,7 +58,7 @@ class Sampler:
     def _take(self, stream: LMSStream) -> Sample:
         link = stream.spec.parent
         if link is None:
-            return Sample(stream.sample_records(None), stream.first_request_shown(None))
+            return Sample(*first_page(stream, None))
         parents = self.sample(link.parent)
         if not parents.records:
             why = parents.reason or f"its parent '{link.parent}' had no records on {parents.shown}"
@@ -61,9 +66,27 @@ class Sampler:
         last = None
         for record in parents.records[:PARENTS_TRIED]:
             context = stream.context_from(record)
-            last = Sample(stream.sample_records(context), stream.first_request_shown(context), context)
+            last = Sample(*first_page(stream, context), context)
             if last.records:
                 return last
         tried = min(len(parents.records), PARENTS_TRIED)
         assert last is not None  # noqa: S101 - a parent record was tried
         return Sample([], last.shown, last.context, reason=f"no records for the first {tried} '{link.parent}' record(s)")
+
+
+def first_page(stream: LMSStream, context: dict | None) -> tuple[list[dict], str]:
+    """The records of a pass's first page, as the API sent them with their parent's values, and its request as sent."""
+    request, _paginator = stream.first_request(context)
+    fetched = stream.runtime.api.fetch(request, stream.endpoint, stream=stream.name)
+    if fetched.ignored:
+        return [], fetched.shown
+    selector = stream.spec.data_selector or detect_selector(fetched.body)
+    try:
+        records = page_records(fetched.body, selector)
+    except NotRecords as exc:
+        raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=str(exc)) from None
+    if records is None:
+        reason = missing_selector(fetched.body, selector)
+        raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=reason)
+    add_parent_values(stream.spec, records, context)
+    return records, fetched.shown

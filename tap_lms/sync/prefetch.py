@@ -223,8 +223,8 @@ class FirstPages:
         self._started = True
         for stream in self._streams():
             wanted = stream.selected or stream.has_selected_descendents
-            if wanted and not stream.parent_stream_type and not stream.started_reading:
-                ahead = stream.prefetch_first_page()
+            if wanted and not stream.parent_stream_type and not stream.read_ahead.started_reading:
+                ahead = stream.read_ahead.prefetch_first_page()
                 if ahead is not None:
                     self._ahead[stream.name] = ahead
 

@@ -20,7 +20,6 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from tap_lms.errors import ConfigurationError
 from tap_lms.records.incremental import Window, bookmark_cap, filter_value, parse_timestamp
 from tap_lms.records.selectors import find_values
-from tap_lms.sdk_glue import SDKStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -28,6 +27,7 @@ if t.TYPE_CHECKING:
     from tap_lms.config.incremental import IncrementalSpec
     from tap_lms.config.resources import ResourceSpec
     from tap_lms.http.api_client import ResponseTiming
+    from tap_lms.runtime import Runtime
 
 #: A bookmark later than now by more than this cannot come from a sync (bookmarks are capped at the
 #: server's clock): a state file edited by hand, or from another system.
@@ -43,17 +43,67 @@ class PassBounds:
     window: Window | None
 
 
-class BookmarkMixin(SDKStream):
-    """The incremental side of a stream (a base of `tap_lms.client.LMSStream`)."""
+class BookmarkHost(t.Protocol):
+    """What `Bookmarks` reads of its stream: the SDK's replication settings and state."""
 
-    spec: t.ClassVar[ResourceSpec]
+    @property
+    def spec(self) -> ResourceSpec: ...  # noqa: D102
+
+    @property
+    def name(self) -> str: ...  # noqa: D102
+
+    @property
+    def replication_key(self) -> str | None: ...  # noqa: D102
+
+    @property
+    def schema(self) -> dict: ...  # noqa: D102
+
+    @property
+    def tap_state(self) -> t.Any: ...  # noqa: ANN401, D102
+
+    @property
+    def replication_method(self) -> str: ...  # noqa: D102
+
+    @property
+    def runtime(self) -> Runtime: ...  # noqa: D102
+
+    def get_context_state(self, context: Context | None) -> dict: ...  # noqa: D102
+
+    def write_bookmark_cap(self, context: Context | None, cap: dt.datetime) -> None: ...  # noqa: D102
+
+
+class Bookmarks:
+    """The incremental side of one stream: where each of its passes starts and ends, held by the stream."""
+
+    def __init__(self, stream: BookmarkHost) -> None:
+        self.stream = stream
+
+    @property
+    def spec(self) -> ResourceSpec:
+        """The stream's resource."""
+        return self.stream.spec
+
+    @property
+    def replication_method(self) -> str:
+        """The stream's replication method (the catalog may change it)."""
+        return self.stream.replication_method
+
+    @property
+    def replication_key(self) -> str | None:
+        """The stream's replication key (the catalog may change it)."""
+        return self.stream.replication_key
+
+    @property
+    def name(self) -> str:
+        """The stream's name, for messages."""
+        return self.stream.name
 
     @property
     def is_timestamp_replication_key(self) -> bool:
         """Whether the cursor (nested too) is a date-time field of the schema."""
         if not self.replication_key:
             return False
-        node: t.Any = self.schema
+        node: t.Any = self.stream.schema
         for step in _steps(self.replication_key):
             node = (node.get("properties") or {}).get(step) if isinstance(node, dict) else None
         return isinstance(node, dict) and node.get("format") == "date-time"
@@ -69,7 +119,7 @@ class BookmarkMixin(SDKStream):
         values = find_values(record, key)
         return values[0] if values else None
 
-    def pass_bounds(self, context: Context | None) -> PassBounds:
+    def bounds(self, context: Context | None) -> PassBounds:
         """This pass's incremental parameters, placeholder values and window."""
         spec = self.spec.incremental
         if spec is None:
@@ -78,15 +128,15 @@ class BookmarkMixin(SDKStream):
             sent = self._builtin_filter(context)
             params = {spec.start_param: sent} if spec.start_param and sent is not None else {}
             return PassBounds(params, _placeholders(sent, spec), None)
-        bookmark = self._bookmark(context)
+        bookmark = self.bookmark(context)
         if bookmark is not None:
             start = self._lagged(bookmark, spec)
             moment = parse_timestamp(start)
             sent = filter_value(moment, from_bookmark=True) if moment is not None else start
             window_start, from_bookmark = start, True
-        elif spec.initial_value is None and self._start_date_floor is not None:
-            sent = filter_value(self._start_date_floor, from_bookmark=False)
-            window_start, from_bookmark = self._start_date_floor.isoformat(), True
+        elif spec.initial_value is None and self.start_date_floor is not None:
+            sent = filter_value(self.start_date_floor, from_bookmark=False)
+            window_start, from_bookmark = self.start_date_floor.isoformat(), True
         else:
             sent = window_start = spec.initial_value
             from_bookmark = False
@@ -107,19 +157,21 @@ class BookmarkMixin(SDKStream):
         return PassBounds(params, _placeholders(sent, spec), window)
 
     @cached_property
-    def _start_date_floor(self) -> dt.datetime | None:
+    def start_date_floor(self) -> dt.datetime | None:
         """`start_date`, for an incremental stream whose cursor is a timestamp."""
         if not (self.spec.incremental and self.is_timestamp_replication_key):
             return None
         if self.replication_method != REPLICATION_INCREMENTAL:
             return None
-        return parse_timestamp(self.runtime.settings.start_date)
+        return parse_timestamp(self.stream.runtime.settings.start_date)
 
     def _state_of(self, context: Context | None) -> dict:
         # Read without creating: a first page fetched ahead must not add an empty entry to STATE.
-        return self.tap_state.get("bookmarks", {}).get(self.name, {}) if context is None else self.get_context_state(context)
+        stream = self.stream
+        return stream.tap_state.get("bookmarks", {}).get(self.name, {}) if context is None else stream.get_context_state(context)
 
-    def _bookmark(self, context: Context | None) -> t.Any:  # noqa: ANN401
+    def bookmark(self, context: Context | None) -> t.Any:  # noqa: ANN401
+        """The bookmark in STATE for `context`'s pass, checked (None: the pass starts from the beginning)."""
         if self.replication_method != REPLICATION_INCREMENTAL:
             return None
         state = self._state_of(context)
@@ -151,11 +203,11 @@ class BookmarkMixin(SDKStream):
         spec = self.spec.incremental
         if spec is None or self.replication_method != REPLICATION_INCREMENTAL:
             return None
-        bookmark = self._bookmark(context)
+        bookmark = self.bookmark(context)
         if not self.is_timestamp_replication_key:
             return bookmark if bookmark is not None else spec.initial_value
         bookmark_time = parse_timestamp(bookmark)
-        floor = self._start_date_floor or parse_timestamp(spec.initial_value)
+        floor = self.start_date_floor or parse_timestamp(spec.initial_value)
         if bookmark_time is not None and (floor is None or bookmark_time >= floor):
             return filter_value(bookmark_time, from_bookmark=True)
         return filter_value(floor, from_bookmark=False) if floor is not None else None
@@ -180,11 +232,11 @@ class BookmarkMixin(SDKStream):
         """Cap this pass's bookmark at the moment reading started (see tap_lms.records.incremental)."""
         if self.replication_method != REPLICATION_INCREMENTAL or not self.is_timestamp_replication_key:
             return
-        self.write_bookmark_cap(context, bookmark_cap(*timing))
+        self.stream.write_bookmark_cap(context, bookmark_cap(*timing))
 
     def keep_after_start_date(self, rows: list[dict]) -> list[dict]:
         """With `start_date` set, the built-in stream drops what was updated before it (an API may ignore the filter)."""
-        floor = self._start_date_floor
+        floor = self.start_date_floor
         spec = self.spec.incremental
         if floor is None or spec is None or not spec.builtin:
             return rows
