@@ -7,7 +7,7 @@ demo:
 
 # Stop the demo's embedded PostgreSQL (its data stays in .demo/pgdata).
 demo-stop:
-	.venv/bin/python -m tap_lms.sandbox.postgres stop --pgdata .demo/pgdata
+	.venv/bin/python -m sandbox.postgres stop --pgdata .demo/pgdata
 
 test:
 	.venv/bin/pytest

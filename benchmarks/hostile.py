@@ -1,10 +1,10 @@
 """What a hostile or broken API costs tap-lms: exit code, wall time, peak memory, the line it ends with.
 
-    python benchmarks/hostile.py
+    python -m benchmarks.hostile
 
 Each attack runs the tap in its own process (default settings, `resources: ["groups"]`,
 `max_requests_per_minute: 0`) against the sandbox's faults or a raw socket server
-(tap_lms.sandbox.rawsocket); the tap reports its own peak RSS (tap_lms.sandbox.measure).
+(sandbox.rawsocket); the tap reports its own peak RSS (sandbox.measure).
 It measures and reports; the behaviour itself is asserted by tests/integration/test_hostile.py
 and test_security.py.
 """
@@ -18,8 +18,8 @@ import time
 import typing as t
 from pathlib import Path
 
-from tap_lms.sandbox import DEFAULT_KEY, Sandbox, rawsocket
-from tap_lms.sandbox.measure import run_tap_measured
+from sandbox import DEFAULT_KEY, Sandbox, rawsocket
+from sandbox.measure import run_tap_measured
 
 
 def _page(items: list, **meta: object) -> bytes:

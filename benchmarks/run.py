@@ -56,7 +56,7 @@ class Result:
 
 
 class SandboxProcess:
-    """`python -m tap_lms.sandbox` on a free port, for the length of a `with` block."""
+    """`python -m sandbox` on a free port, for the length of a `with` block."""
 
     def __init__(self, *args: str) -> None:
         self.args = args
@@ -64,7 +64,7 @@ class SandboxProcess:
     def __enter__(self) -> Self:
         limit = [] if "--rate-limit" in self.args else ["--rate-limit", "0"]
         self.process = subprocess.Popen(
-            [PY, "-m", "tap_lms.sandbox", "--port", "0", *limit, *self.args],
+            [PY, "-m", "sandbox", "--port", "0", *limit, *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
         )
         if self.process.stdout is None:

@@ -33,7 +33,7 @@ echo "demo: installing the Meltano plugins (tap-lms, target-postgres)..." >&2
 meltano install tap-lms target-postgres >/dev/null 2>&1 || meltano install tap-lms target-postgres
 
 echo "demo: starting the embedded PostgreSQL in $PGDATA_DIR ..." >&2
-pg_url=$(python -m tap_lms.sandbox.postgres start --pgdata "$PGDATA_DIR")
+pg_url=$(python -m sandbox.postgres start --pgdata "$PGDATA_DIR")
 
 workdir=$(mktemp -d)
 sandbox_pid=""
@@ -47,7 +47,7 @@ trap cleanup EXIT
 # has deleted some records since the last one (every 25th, with its reviews or coupons): they are marked deleted.
 removed=()
 if [ "$run_number" -ge 2 ]; then removed=(--remove-every 25); fi
-python -m tap_lms.sandbox --port 0 "${removed[@]}" >"$workdir/url" 2>"$workdir/sandbox.log" &
+python -m sandbox --port 0 "${removed[@]}" >"$workdir/url" 2>"$workdir/sandbox.log" &
 sandbox_pid=$!
 for _ in $(seq 100); do [ -s "$workdir/url" ] && break; sleep 0.1; done
 base_url=$(head -n 1 "$workdir/url")
@@ -66,4 +66,4 @@ fi
 elapsed=$(( $(date +%s) - started ))
 state=$(meltano --environment=demo state get demo:tap-lms-to-target-postgres 2>/dev/null || true)
 
-python scripts/demo_report.py "$pg_url" "$elapsed" "$run_log" "$state"
+python -m scripts.demo_report "$pg_url" "$elapsed" "$run_log" "$state"

@@ -1,6 +1,6 @@
 """What `make demo` prints after the load: read back from PostgreSQL with SQL, not from the tap's output.
 
-Usage: python scripts/demo_report.py SQLALCHEMY_URL SECONDS RUN_LOG STATE_JSON
+Usage: python -m scripts.demo_report SQLALCHEMY_URL SECONDS RUN_LOG STATE_JSON
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from tap_lms.sandbox.postgres import libpq_uri
+from sandbox.postgres import libpq_uri
 
 SCHEMA = "lms"
 
@@ -73,7 +73,7 @@ def main() -> None:
     print(f"""
 Connect:  psql "{uri}"
           python -c "import psycopg; print(psycopg.connect('{uri}').execute('select count(*) from lms.orders').fetchone())"
-Meltano:  tap-lms-sandbox --port 8765 &   then   meltano --environment=demo run tap-lms target-postgres
+Meltano:  python -m sandbox --port 8765 &   then   meltano --environment=demo run tap-lms target-postgres
 Stop:     make demo-stop    (the data stays in .demo/pgdata; `make demo` starts it again)
 """)
 

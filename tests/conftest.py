@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, Warehouse, database_snapshot, meltano_command
 
-from tap_lms.sandbox import Sandbox
+from sandbox import Sandbox
 
 _E2E = Path(__file__).parent / "e2e"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tap_lms.sandbox import DEFAULT_KEY, Sandbox
+from sandbox import DEFAULT_KEY, Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -227,7 +227,7 @@ class Warehouse:
         """A new database on the local server, else on an embedded one in `pgdata`; dropped afterwards."""
         import psycopg
 
-        from tap_lms.sandbox import postgres
+        from sandbox import postgres
 
         name = f"{cls.PREFIX}{uuid.uuid4().hex[:10]}"
         stop = None

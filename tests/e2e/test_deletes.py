@@ -19,8 +19,8 @@ import uuid
 import pytest
 from helpers import ROOT, meltano_command, meltano_env
 
+from sandbox.handler import ROUTES
 from tap_lms.config.builtins import BUILTIN_STREAMS
-from tap_lms.sandbox.handler import ROUTES
 
 pytestmark = pytest.mark.e2e
 FULL_TABLE = [name for name, builtin in BUILTIN_STREAMS.items() if not builtin.replication_key]

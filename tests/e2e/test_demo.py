@@ -11,7 +11,7 @@ import sys
 import pytest
 from helpers import ROOT
 
-from tap_lms.sandbox import postgres
+from sandbox import postgres
 
 pytestmark = pytest.mark.e2e
 

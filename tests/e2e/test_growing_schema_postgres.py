@@ -13,7 +13,7 @@ import uuid
 import pytest
 from helpers import meltano_command, meltano_env
 
-from tap_lms.sandbox import growing
+from sandbox import growing
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from helpers import meltano_command, meltano_env
 
+from sandbox.handler import ROUTES
 from tap_lms.config.builtins import BUILTIN_STREAMS
-from tap_lms.sandbox.handler import ROUTES
 
 pytestmark = pytest.mark.e2e
 SECRET = "meltano-run-Secret-9b1e"

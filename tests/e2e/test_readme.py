@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import pytest
 from helpers import ROOT
 
-from tap_lms.sandbox import postgres
+from sandbox import postgres
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,6 +7,7 @@ import logging
 import pytest
 import requests
 
+from sandbox import DEFAULT_KEY
 from tap_lms.errors import APIRequestError
 from tap_lms.http.api_client import ApiClient, Endpoint
 from tap_lms.http.auth import ApiKeyAuth
@@ -14,7 +15,6 @@ from tap_lms.http.ratelimit import RequestGate
 from tap_lms.http.transport import DeadlineAdapter
 from tap_lms.paging.base import PageRequest
 from tap_lms.progress import RunReport
-from tap_lms.sandbox import DEFAULT_KEY
 
 GROUPS = "/v1/groups"
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 import pytest
 from helpers import run_tap
 
-from tap_lms.sandbox import shapes
+from sandbox import shapes
 
 OAUTH_PAGING = {"type": "page_number", "base_page": 1, "total_path": "meta.pages"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from tap_lms.sandbox import DEFAULT_KEY, Sandbox
+from sandbox import DEFAULT_KEY, Sandbox
 from tap_lms.tap import TapLMS
 
 # The suite's class is built at import time and needs a URL then, so this module

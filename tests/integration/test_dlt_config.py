@@ -1,7 +1,7 @@
 """A dlt `rest_api` config means what it means in dlt: the cases that used to give wrong data without a word.
 
 Each case below used to exit 0 with wrong data (or refuse a valid config); the sandbox's
-other API shapes (`tap_lms.sandbox.shapes`) stand in for LMS APIs that page and
+other API shapes (`sandbox.shapes`) stand in for LMS APIs that page and
 authenticate differently.
 """
 
@@ -11,7 +11,7 @@ import base64
 
 from helpers import FAST_RETRIES, run_tap
 
-from tap_lms.sandbox import shapes
+from sandbox import shapes
 
 BEARER = {"Authorization": f"Bearer {shapes.TOKEN}"}
 

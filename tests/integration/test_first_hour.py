@@ -11,7 +11,7 @@ import sys
 
 from helpers import base_config, run_tap
 
-from tap_lms.sandbox import Sandbox
+from sandbox import Sandbox
 
 
 def _closed_port() -> int:
@@ -88,7 +88,7 @@ def test_sandbox_on_a_busy_port_says_so_in_one_line():
     with Sandbox() as busy:
         port = int(busy.url.rsplit(":", 1)[1])
         done = subprocess.run(
-            [sys.executable, "-m", "tap_lms.sandbox", "--port", str(port)],
+            [sys.executable, "-m", "sandbox", "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=30,
@@ -96,7 +96,7 @@ def test_sandbox_on_a_busy_port_says_so_in_one_line():
         )
     assert done.returncode == 2 and done.stdout == ""
     expected = (
-        f"tap-lms-sandbox: error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        f"sandbox: error: cannot listen on 127.0.0.1:{port} (Address already in use); "
         "choose another --port, or --port 0 for a free one"
     )
     assert done.stderr.strip().splitlines() == [expected]

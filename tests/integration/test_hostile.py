@@ -1,7 +1,7 @@
 """Hostile and broken APIs, round two: each attack ends in time, in bounded memory, without a traceback or the key.
 
 Attacks that need bytes no HTTP library would write run against a raw socket
-server (`tap_lms.sandbox.rawsocket`); the rest against the sandbox's faults.
+server (`sandbox.rawsocket`); the rest against the sandbox's faults.
 Each test names the attack it closes; the figures of `benchmarks/hostile.py`
 (peak memory per attack) are in docs/security.md.
 """
@@ -19,8 +19,8 @@ import pytest
 from helpers import FAST_RETRIES, base_config, date_time_checker, run_tap
 from jsonschema import Draft7Validator
 
-from tap_lms.sandbox import rawsocket
-from tap_lms.sandbox.measure import run_tap_measured
+from sandbox import rawsocket
+from sandbox.measure import run_tap_measured
 
 KEY = "hostile-Key/with+odd chars"  # a slash: JSON may escape it as \/
 

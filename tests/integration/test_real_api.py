@@ -16,9 +16,9 @@ import requests
 from helpers import base_config, date_time_checker, expected_ids, run_tap
 from jsonschema import Draft7Validator
 
+from sandbox import DEFAULT_KEY, Sandbox
 from tap_lms.config.builtins import BUILTIN_STREAMS
 from tap_lms.records.coercion import EXTRA_FIELDS
-from tap_lms.sandbox import DEFAULT_KEY, Sandbox
 from tap_lms.schemas import load_schema
 
 API_FIELDS = json.loads((Path(__file__).parent / "fixtures" / "api_fields.json").read_text())

@@ -11,7 +11,7 @@ import json
 
 from helpers import assert_valid_in_order, run_tap
 
-from tap_lms.sandbox import growing
+from sandbox import growing
 
 PAGED = {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": "total_pages"}
 

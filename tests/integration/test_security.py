@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from helpers import base_config, expected_ids, run_tap, run_until_killed
 
+from sandbox.measure import run_tap_measured
 from tap_lms.http.transport import same_origin
-from tap_lms.sandbox.measure import run_tap_measured
 
 SECRET = "attacker-wants-this-Key-4f1c"
 

@@ -8,8 +8,8 @@ from collections import Counter
 from helpers import base_config, date_time_checker, expected_ids, run_tap
 from jsonschema import Draft7Validator
 
+from sandbox.handler import ROUTES
 from tap_lms.config.builtins import BUILTIN_STREAMS
-from tap_lms.sandbox.handler import ROUTES
 
 DATASET_OF_STREAM = {cls.name: ROUTES[cls.path] for cls in BUILTIN_STREAMS.values()}
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from helpers import ROOT
 
+from sandbox.handler import PARENT_PARAMS, ROUTES
 from tap_lms.config.builtins import BUILTINS
-from tap_lms.sandbox.handler import PARENT_PARAMS, ROUTES
 from tap_lms.schemas import load_schema
 from tap_lms.settings import DEFAULT_REQUESTS_PER_MINUTE, SETTINGS_SCHEMA, Settings, apply_defaults
 

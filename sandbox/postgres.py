@@ -6,8 +6,8 @@ extra) carries PostgreSQL's binaries: `get_server(pgdata)` runs initdb once and
 starts a server listening on a Unix socket in `pgdata` (as root it runs the
 server as its own system user, since PostgreSQL refuses to run as root).
 
-    python -m tap_lms.sandbox.postgres start [--pgdata .demo/pgdata]   # prints the URI
-    python -m tap_lms.sandbox.postgres stop  [--pgdata .demo/pgdata]
+    python -m sandbox.postgres start [--pgdata .demo/pgdata]   # prints the URI
+    python -m sandbox.postgres stop  [--pgdata .demo/pgdata]
 
 The server keeps running after `start` returns (a demo's data stays queryable)
 until `stop`. The URI uses the psycopg driver name target-postgres expects,
@@ -73,7 +73,7 @@ def libpq_uri(sqlalchemy: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """`start` prints the URI; `stop` stops the server."""
-    parser = argparse.ArgumentParser(prog="python -m tap_lms.sandbox.postgres", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sandbox.postgres", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["start", "stop"])
     parser.add_argument("--pgdata", type=Path, default=DEFAULT_PGDATA, help="data directory (default .demo/pgdata)")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""`tap-lms-sandbox` / `python -m tap_lms.sandbox`: serve the sandbox API until interrupted."""
+"""`python -m sandbox` (from the repository root): serve the sandbox API until interrupted."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from tap_lms.sandbox.handler import DEFAULT_KEY
-from tap_lms.sandbox.server import Sandbox
+from sandbox.server import Sandbox
+from sandbox.state import DEFAULT_KEY
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse options, print the base URL, serve."""
-    parser = argparse.ArgumentParser(prog="tap-lms-sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--api-key", default=DEFAULT_KEY)
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         sandbox = _sandbox(args)
     except OSError as exc:  # the port is taken, or the host is not an address of this machine
         print(  # noqa: T201
-            f"tap-lms-sandbox: error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+            f"sandbox: error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
             "choose another --port, or --port 0 for a free one",
             file=sys.stderr,
         )

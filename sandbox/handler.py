@@ -13,17 +13,14 @@ import socket
 import struct
 import time
 import typing as t
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from sandbox import shapes
+from sandbox.hostile import HOSTILE
+from sandbox.queries import filtered
+from sandbox.state import LoggedRequest, State
 from tap_lms.config.builtins import BUILTINS
-from tap_lms.sandbox import shapes
-from tap_lms.sandbox.hostile import HOSTILE
-from tap_lms.sandbox.queries import filtered
-
-if t.TYPE_CHECKING:
-    from tap_lms.sandbox.server import Sandbox
 
 #: API path -> dataset name: the built-ins' paths (the API calls categories "collections"), and the generic resource's.
 ROUTES: dict[str, str] = {**{builtin.path: builtin.name for builtin in BUILTINS}, "/v1/resource": "resource"}
@@ -32,20 +29,8 @@ OFFSET_ROUTES = frozenset({"/v1/resource"})
 NESTED_ROUTE = re.compile(r"^/v1/(courses|promotions)/(\d+)/(reviews|coupons)$")
 PARENT_PARAMS = {builtin.path: builtin.scoped_by.param for builtin in BUILTINS if builtin.scoped_by}
 NESTED_FILTERS = {("courses", "reviews"): "course_id", ("promotions", "coupons"): "promotion_id"}
-DEFAULT_KEY = "sandbox-key"
 
 _GATEWAY_HTML = "<html><head><title>{status}</title></head><body><h1>{status}</h1><p>upstream error</p></body></html>"
-
-
-@dataclass
-class LoggedRequest:
-    """One request as the sandbox saw it (the key removed)."""
-
-    path: str
-    params: dict[str, str]
-    status: int
-    fault: str | None = None
-    at: float = field(default_factory=time.monotonic)
 
 
 def _search_params(query: t.Any) -> dict[str, str]:  # noqa: ANN401
@@ -62,7 +47,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
-    sandbox: Sandbox
+    sandbox: State
 
     def handle_error(self, request: t.Any, client_address: t.Any) -> None:  # noqa: ANN401
         """Quiet: connections the faults cut on purpose end in errors here."""
@@ -141,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def _shape(self, path: str, params: dict[str, str]) -> None:
-        """Another API shape over the same data (`tap_lms.sandbox.shapes`); credentials are not logged."""
+        """Another API shape over the same data (`sandbox.shapes`); credentials are not logged."""
         sandbox = self.server.sandbox
         shown = {k: v for k, v in params.items() if k not in ("wstoken", "key")}
         if not self._admitted(path, shown):

@@ -14,48 +14,13 @@ import datetime as dt
 import threading
 import time
 import typing as t
-from dataclasses import dataclass
 
 from typing_extensions import Self
 
-from tap_lms.sandbox import shapes
-from tap_lms.sandbox.data import generate
-from tap_lms.sandbox.faults import FaultPlan
-from tap_lms.sandbox.handler import DEFAULT_KEY, Handler, LoggedRequest, SandboxServer
-
-
-@dataclass
-class SandboxOptions:
-    """How the sandbox behaves; all of it may be changed while it runs."""
-
-    api_key: str = DEFAULT_KEY
-    key_name: str = "api_key"
-    key_location: str = "any"  # header, query or any
-    scale: float = 1.0
-    variant: int = 7  # another number, other (but again reproducible) records
-    latency: float = 0.0
-    page_meta: bool = True  # the LMS API's meta.pagination
-    offset_total: bool = True  # the generic resource's `total`
-    #: Like the LMS API: `limit` above 250 is rejected (400), not silently capped.
-    max_limit: int = 250
-    parent_required: bool = True  # like the LMS API: reviews need course_id, coupons promotion_id
-    #: Page-number paging bugs: "repeat" (pages from 3 on repeat page 2), "endless" (next_page is
-    #: never null), "short_total" (total_pages one too small), "mislabel" (current_page one behind),
-    #: "wrong_total" (total_items three too many), "empty_first" (page 1 holds no items; the
-    #: metadata still counts every page, as a list filtered after paging does).
-    paging_bug: str | None = None
-    #: A fixed-window rate limit: at most `rate_limit` requests per `rate_window` seconds, then 429.
-    rate_limit: int | None = None
-    rate_window: float = 60.0
-    rate_headers: bool = True  # send RateLimit-Remaining/-Reset on every response
-    rate_reset_format: str = "seconds"  # seconds (until reset), epoch, epoch_ms
-    rate_retry_after: bool = False  # add Retry-After to the 429s
-    #: Deleted in the LMS: every record whose id is a multiple of this (and the reviews and coupons of a
-    #: deleted course or promotion) is gone from every list. None: nothing deleted.
-    remove_every: int | None = None
-    #: Seconds an OAuth2 token of the `/paged/` shape lives (`tap_lms.sandbox.shapes`).
-    token_lifetime: float = 3600.0
-    token_lifetime_told: float | None = None
+from sandbox.data import generate
+from sandbox.faults import FaultPlan
+from sandbox.handler import Handler, SandboxServer
+from sandbox.state import LoggedRequest, SandboxOptions, Tokens
 
 
 class Sandbox:
@@ -64,7 +29,7 @@ class Sandbox:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: t.Any) -> None:  # noqa: ANN401
         self.options = SandboxOptions(**options)
         self.faults = FaultPlan()
-        self.tokens = shapes.Tokens()
+        self.tokens = Tokens()
         self.requests: list[LoggedRequest] = []
         self._changes: dict[str, dict[int, dict[str, t.Any]]] = {}
         self._lock = threading.Lock()
@@ -137,7 +102,7 @@ class Sandbox:
     def reset(self, *, changes: bool = False) -> None:
         """Forget logged requests, faults and tokens (and, if asked, `touch` changes)."""
         self.faults.clear()
-        self.tokens = shapes.Tokens()
+        self.tokens = Tokens()
         with self._lock:
             self.requests.clear()
             if changes:

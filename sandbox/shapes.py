@@ -11,7 +11,7 @@ Each shape lives under its own prefix and takes its own credentials:
 - `/cursor/v1/<list>`: a key in `X-API-Key` (or cookie `api_key`), `{"records": [...], "paging": {"next_cursor": ...}}`;
 - `/next/api/<list>`: a key in the query (`key`), `{"count", "next", "results"}` with a next-page URL;
 - `/hcursor/v1/<list>`: a key in `X-API-Key`, the next page's token in header `X-Next-Cursor`;
-- `/grow/v1/...`: records whose fields change as the pages go on, three levels of parents (`tap_lms.sandbox.growing`).
+- `/grow/v1/...`: records whose fields change as the pages go on, three levels of parents (`sandbox.growing`).
 
 Lists of a parent: `<prefix>/courses/<id>/enrollments` (and `/reviews`); on the link shape a
 course whose id ends in 0 is archived and answers 404. Every list filters by
@@ -25,18 +25,16 @@ from __future__ import annotations
 import base64
 import json
 import re
-import secrets
-import threading
-import time
 import typing as t
 from urllib.parse import parse_qsl, urlencode
 
-from tap_lms.sandbox import growing
-from tap_lms.sandbox.queries import same_value
+from sandbox import growing
+from sandbox.queries import same_value
 
 if t.TYPE_CHECKING:
-    from tap_lms.sandbox.handler import Handler
-    from tap_lms.sandbox.server import Sandbox
+    from http.server import BaseHTTPRequestHandler as Handler
+
+    from sandbox.state import State as Sandbox
 
 TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's own, documented credentials
 BASIC = ("sandbox-user", "sandbox-pass")
@@ -49,29 +47,6 @@ _CHILD = re.compile(r"^/courses/(\d+)(?:/([^/]+))?/(enrollments|reviews)$")
 _FUNCTIONS = {f"list_{name}": name for name in LISTS} | {"list_course_enrollments": "enrollments"}
 
 Answer = tuple[int, t.Any, dict[str, str]]
-
-
-class Tokens:
-    """OAuth2 access tokens handed out, and when each expires."""
-
-    def __init__(self) -> None:
-        self._expiry: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self.issued = 0
-
-    def issue(self, lifetime: float) -> str:
-        """A new token, valid for `lifetime` seconds."""
-        token = secrets.token_hex(12)
-        with self._lock:
-            self._expiry[token] = time.monotonic() + lifetime
-            self.issued += 1
-        return token
-
-    def valid(self, token: str) -> bool:
-        """Whether `token` was issued here and has not expired."""
-        with self._lock:
-            expiry = self._expiry.get(token)
-        return expiry is not None and time.monotonic() < expiry
 
 
 def answer(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:

@@ -14,7 +14,7 @@ import time
 import typing as t
 
 if t.TYPE_CHECKING:
-    from tap_lms.sandbox.handler import Handler
+    from sandbox.state import Responder as Handler
 
 
 def _redirect(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
