@@ -13,12 +13,10 @@ import logging
 import os
 import sys
 
+from tap_lms.redaction import OWN_LOGGERS
+
 #: Set by Meltano when the plugin declares `structured-logging`: log records become JSON Meltano parses.
 STRUCTURED = "SINGER_SDK_LOG_CONFIG"
-
-
-#: Loggers whose lines are the tap's own; any other (urllib3 at DEBUG) is named in its lines.
-_OWN_LOGGERS = ("tap-lms", "tap_lms", "singer_sdk")
 
 
 class PlainFormatter(logging.Formatter):
@@ -28,7 +26,7 @@ class PlainFormatter(logging.Formatter):
         """The record as one plain line (a traceback, when there is one, below it)."""
         text = super().format(record)
         level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
-        source = "" if record.name.startswith(_OWN_LOGGERS) else f"{record.name}: "
+        source = "" if record.name.startswith(OWN_LOGGERS) else f"{record.name}: "
         return f"tap-lms: {level}{source}{text}"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from singer_sdk.exceptions import FatalAPIError
 
-from tap_lms.redaction import redact
+from tap_lms.redaction import shape
 
 EXIT_SYNC_FAILED = 1
 EXIT_CONFIG_ERROR = 2
@@ -21,7 +21,7 @@ class TapLMSError(Exception):
     exit_code = EXIT_SYNC_FAILED
 
     def __init__(self, message: str) -> None:
-        super().__init__(redact(" ".join(str(message).split())))
+        super().__init__(shape(message))
 
 
 class ConfigurationError(TapLMSError):

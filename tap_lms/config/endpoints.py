@@ -16,7 +16,14 @@ import string
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_lms.config.templates import CONTEXTS, INCREMENTAL_VALUES, check_braces, context_key, expressions
+from tap_lms.config.templates import (
+    CONTEXTS,
+    INCREMENTAL_VALUES,
+    check_braces,
+    context_key,
+    expressions,
+    register_template_secret,
+)
 from tap_lms.errors import ConfigurationError
 
 _FORMATTER = string.Formatter()
@@ -70,6 +77,8 @@ def endpoint_templates(  # noqa: C901, PLR0912 - dlt's binding rules, in dlt's o
         raise ConfigurationError(msg)
     for where, value in (("path", path), ("params", params), ("headers", headers)):
         check_braces(owner, where, value)
+    for value in headers.values():
+        register_template_secret(value)
     contexts = {"resources", "incremental"} if has_incremental else {"resources"}
     resolve = {name: value for name, value in params.items() if isinstance(value, dict) and value.get("type") == "resolve"}
     static = {name: value for name, value in params.items() if name not in resolve}

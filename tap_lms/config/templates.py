@@ -16,6 +16,7 @@ import string
 import typing as t
 
 from tap_lms.errors import ConfigurationError
+from tap_lms.redaction import register_secret
 
 CONTEXTS = ("resources", "incremental")
 INCREMENTAL_VALUES = frozenset({"start_value", "last_value", "end_value", "initial_value"})
@@ -57,6 +58,21 @@ def _parses(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def register_template_secret(value: t.Any) -> None:  # noqa: ANN401
+    """Mask a secret template (a header value) in every form it is sent in, its placeholders filled or not.
+
+    The template as written is registered, and so is each of its literal parts: a
+    header `key-{resources.courses.id}` is sent as `key-42`, which the template
+    itself no longer matches, but whose secret part does.
+    """
+    if not isinstance(value, str):
+        return
+    register_secret(value)
+    if _parses(value):
+        for literal, _name, _spec, _conversion in _FORMATTER.parse(value):
+            register_secret(literal)
 
 
 def context_key(expression: str) -> str:

@@ -25,12 +25,22 @@ import requests
 
 from tap_lms.errors import APIRequestError
 from tap_lms.http.auth import Auth
-from tap_lms.http.bounds import BodyTooLarge, TooManyObjects, containers, read_body
+from tap_lms.http.bounds import (
+    MAX_SHOWN_REQUEST_CHARS,
+    PREVIEW_BYTES,
+    BodyTooLarge,
+    TooManyObjects,
+    Unsendable,
+    body_preview,
+    check_sendable,
+    containers,
+    read_body,
+)
 from tap_lms.http.decoding import decode_json
 from tap_lms.http.ratelimit import RequestGate, reset_seconds
 from tap_lms.http.retry import RETRY_STATUSES, TRANSPORT_ERRORS, RetryableResponse, parse_retry_after, wait_times
 from tap_lms.http.transport import TooManyInterimReplies, UnsafeURL, check_text, deadline, origin, show_origin
-from tap_lms.redaction import redact
+from tap_lms.redaction import redact, shape
 
 if t.TYPE_CHECKING:
     import logging
@@ -50,7 +60,6 @@ MAX_CONTAINERS_PER_PAGE = 250_000
 #: time: pages waiting to be written stay as bytes (a parsed page can be ten times larger).
 PARSE_AHEAD_CONTAINERS = 10_000
 PARSE_AHEAD_BYTES = 2 * 2**20
-_BODY_PREVIEW_CHARS = 200
 #: `\u0000` or an escaped surrogate in a body: its strings need a look (see `Fetched.text_hazard`).
 _TEXT_HAZARD = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _LATE = "the exchange took longer than request_timeout"
@@ -163,7 +172,8 @@ class ApiClient:
         path, query = _sent_path(request.url)
         params = _encode_params(dict(request.params)) if request.params else ""
         query = f"{query}&{params}" if query and params else query or params
-        return f"{path}?{query}" if query else path
+        shown = f"{path}?{query}" if query else path
+        return shown if len(shown) <= MAX_SHOWN_REQUEST_CHARS else shape(shown, MAX_SHOWN_REQUEST_CHARS)
 
     def parse(self, fetched: Fetched, endpoint: Endpoint, *, stream: str) -> Fetched:
         """`fetched` with its body parsed: now, or by fetching it again if its bytes turn out not to be JSON."""
@@ -287,6 +297,10 @@ class ApiClient:
                 requests.Request(method, url, params=params, headers=headers, json=body_json, data=data)
             )
             endpoint.auth.apply(prepared)
+            try:
+                check_sendable(prepared.headers, "header", header=True)
+            except Unsendable as exc:
+                raise _FatalResponse(0, f"not sent: {exc}") from None
             self._check_origin(str(prepared.url))
             try:
                 response = self.session.send(
@@ -402,12 +416,7 @@ def _body_preview(response: requests.Response) -> str:
         text = response.text
     except Exception:  # noqa: BLE001 - a preview must never mask the real error
         return ""
-    text = " ".join(text.split())
-    if not text:
-        return " (empty body)"
-    if len(text) > _BODY_PREVIEW_CHARS:
-        text = text[:_BODY_PREVIEW_CHARS] + "..."
-    return f" (body: {text})"
+    return body_preview(text, cut_off=len(response.content) >= PREVIEW_BYTES)
 
 
 def _text_hazard(body: bytearray) -> bool:

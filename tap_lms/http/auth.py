@@ -23,7 +23,7 @@ import requests
 
 from tap_lms import redaction
 from tap_lms.errors import ConfigurationError, CredentialsError, reject_unknown_keys
-from tap_lms.http.bounds import BodyTooLarge, read_body
+from tap_lms.http.bounds import PREVIEW_BYTES, BodyTooLarge, Unsendable, body_preview, check_sendable, read_body
 from tap_lms.http.transport import deadline, show_origin
 
 if t.TYPE_CHECKING:
@@ -105,8 +105,9 @@ class BasicAuth(Auth):
     kind = "http_basic"
 
     def __init__(self, *, username: str, password: str) -> None:
-        self.header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-        redaction.register_secret(self.header.split(" ", 1)[1])
+        # Every form the credential is rendered in is a secret from the moment it is made.
+        credential = redaction.register_secret(f"{username}:{password}") if password else f"{username}:{password}"
+        self.header = "Basic " + redaction.register_secret(base64.b64encode(credential.encode()).decode())
 
     def apply(self, request: requests.PreparedRequest) -> None:
         """The basic header."""
@@ -196,6 +197,10 @@ class OAuth2ClientCredentials(Auth):
         if not isinstance(token, str) or not token:
             raise _token_error(where, 200, "the answer has no access_token")
         redaction.register_secret(token)
+        try:
+            check_sendable({"access_token": token}, "the token", header=True)
+        except Unsendable as exc:
+            raise _token_error(where, 200, f"{exc} (the answer's access_token)") from None
         self._token = token
         self._fetched += 1
         lifetime = payload.get("expires_in", self.default_lifetime)
@@ -212,8 +217,7 @@ def _token_error(where: str, status: int | None, reason: str) -> CredentialsErro
 
 
 def _preview(response: requests.Response) -> str:
-    text = " ".join(response.text.split())[:200]
-    return f"{response.reason or 'refused'}" + (f" (body: {text})" if text else "")
+    return f"{response.reason or 'refused'}" + body_preview(response.text, cut_off=len(response.content) >= PREVIEW_BYTES)
 
 
 #: Each auth type a config may name, with its options (dlt's names) and the ones it needs.
@@ -260,9 +264,13 @@ def build_auth(spec: t.Any, *, owner: str, session: requests.Session | None = No
         msg = f"{owner}: {kind} auth needs {', '.join(missing)}"
         raise ConfigurationError(msg)
     for key, value in options.items():
-        if key != "access_token_request_data" and not isinstance(value, (str, int, float)):
+        if key != "access_token_request_data" and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
             msg = f"{owner}: {kind} auth {key} must be a text"
             raise ConfigurationError(msg)
+    try:
+        check_sendable({key: options[key] for key in SECRET_OPTIONS & set(options)}, f"{kind} auth", header=True)
+    except Unsendable as exc:
+        raise ConfigurationError(f"{owner}: {exc}") from None
     return _BUILDERS[kind](options, owner, session, timeout)
 
 

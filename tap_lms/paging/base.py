@@ -18,6 +18,7 @@ from functools import cached_property
 import requests
 from typing_extensions import Self
 
+from tap_lms.http.bounds import MAX_LINK_HEADER_CHARS, MAX_VALUE_CHARS
 from tap_lms.records.selectors import find_values
 
 if t.TYPE_CHECKING:
@@ -45,11 +46,14 @@ class PageRequest:
     headers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def with_params(self, **updates: t.Any) -> PageRequest:  # noqa: ANN401
-        """This request with some query parameters set."""
+        """This request with some query parameters set (each at most MAX_VALUE_CHARS long)."""
+        for name, value in updates.items():
+            bounded(value, f"the value of query parameter '{name}'")
         return replace(self, params={**self.params, **updates})
 
     def with_body_value(self, dotted_path: str, value: t.Any) -> PageRequest:  # noqa: ANN401
         """This request with `value` set at `dotted_path` of its JSON body (created if needed)."""
+        bounded(value, f"the value at '{dotted_path}' of the request body")
         body = copy.deepcopy(self.json) if isinstance(self.json, dict) else {}
         node = body
         *parents, last = dotted_path.split(".")
@@ -63,12 +67,22 @@ class PageRequest:
 
     def following(self, url: str) -> PageRequest:
         """The request for a next-page link: the link as given, no query parameters of ours, the same body."""
+        bounded(url, "the next-page link")
         return replace(self, url=url, params={})
 
     @cached_property
     def key(self) -> str:
         """What tells two requests apart (read-ahead matching, loop guards)."""
         return json.dumps([self.method, self.url, self.params, self.json, self.data], sort_keys=True, default=str)
+
+
+def bounded(value: t.Any, what: str) -> None:  # noqa: ANN401
+    """Refuse a value the API gave for the next request that is longer than MAX_VALUE_CHARS (a cursor that grows)."""
+    if isinstance(value, (dict, list, tuple)):
+        value = str(value)
+    if isinstance(value, (str, bytes)) and len(value) > MAX_VALUE_CHARS:
+        msg = f"{what} is {len(value):,} characters, more than {MAX_VALUE_CHARS:,}: not a value to send back; stopped"
+        raise PaginationError(msg)
 
 
 @dataclass
@@ -86,6 +100,9 @@ class PageView:
         header = self.headers.get("Link") or self.headers.get("link")
         if not header:
             return {}
+        if len(header) > MAX_LINK_HEADER_CHARS:
+            msg = f"the Link header is {len(header):,} characters, more than {MAX_LINK_HEADER_CHARS:,}; not read"
+            raise PaginationError(msg)
         links: dict[str, dict[str, str]] = {}
         for link in requests.utils.parse_header_links(header):
             key = link.get("rel") or link.get("url")

@@ -19,6 +19,7 @@ import typing as t
 from tap_lms.http.decoding import bounded_int
 from tap_lms.records.growth import SchemaGrowth, variant_of
 from tap_lms.records.incremental import parse_timestamp, utc_text
+from tap_lms.redaction import shape
 
 #: ASCII digits only: `int()` also reads other scripts' digits ("١٢"), which no API means as a number.
 _INT_TEXT = re.compile(r"^[+-]?\d+$", re.ASCII)
@@ -391,5 +392,4 @@ def _expect(kind: type | tuple[type, ...], problem: str) -> Converter:
 
 
 def _preview(value: t.Any) -> str:  # noqa: ANN401
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return shape(repr(value), 40)

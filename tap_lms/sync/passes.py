@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from tap_lms.config import join_url
 from tap_lms.config.templates import render
 from tap_lms.errors import APIRequestError, TapLMSError
+from tap_lms.http.bounds import Unsendable, check_sendable
 from tap_lms.paging import PageView, PaginationError, detect_paginator
 from tap_lms.paging.base import PageRequest
 from tap_lms.paging.guards import PassGuard
@@ -30,6 +31,7 @@ from tap_lms.records.incremental import CursorError
 from tap_lms.records.page import NotRecords, Page, missing_selector, page_records
 from tap_lms.records.selectors import detect_selector
 from tap_lms.records.text import clean_strings
+from tap_lms.redaction import shape
 
 #: A page may hold this many times the page size the tap asked for (an API may round up); more is refused.
 RECORDS_PER_PAGE_FACTOR = 10
@@ -129,13 +131,21 @@ class PassStart:
             for name, key in parent.query.items():
                 params[name] = context.get(key)
         params.update(bounds.params)
+        headers = {str(k): str(v) for k, v in render(templates.headers, values).items()}
+        try:  # values from parents and bookmarks are the API's: bounded before any of them is sent
+            check_sendable(values, "the value of placeholder")
+            check_sendable(params, "the value of query parameter")
+            check_sendable(headers, "header", header=True)
+        except Unsendable as exc:
+            msg = f"stream '{stream.name}': {exc}"
+            raise TapLMSError(msg) from None
         request = PageRequest(
             url=join_url(stream.runtime.source.base_url, render(templates.path, values)),
             params={k: v for k, v in params.items() if v is not None},
             method=spec.method,
             json=render(templates.json, values, keep_type=True),
             data=render(templates.data, values),
-            headers={str(k): str(v) for k, v in render(templates.headers, values).items()},
+            headers=headers,
         )
         paginator = spec.paginator.fresh() if spec.paginator is not None else None
         return cls(paginator.first(request) if paginator is not None else request, paginator, bounds.window)
@@ -177,7 +187,7 @@ class Pass:
                 self._check_page_size(paginator, len(raw), fetched)
                 view = PageView(fetched.body, fetched.headers, len(raw), request)
                 if paginator is None:
-                    paginator = detect_paginator(view)
+                    paginator = self._detect(view, fetched)
                     stream.logger.debug("Stream '%s': paginator detected: %s", stream.name, paginator.kind)
                 if pages_read == 1:
                     fetch_ahead = planner.after_first_page(self.context, paginator, view, fetched, read_ahead)
@@ -309,6 +319,12 @@ class Pass:
             paginator.warning = None
         return following
 
+    def _detect(self, view: PageView, fetched: Fetched) -> Paginator:
+        try:
+            return detect_paginator(view)
+        except PaginationError as exc:
+            raise self._error(fetched.shown, str(exc)) from None
+
     def _check_page_size(self, paginator: Paginator | None, count: int, fetched: Fetched) -> None:
         """A page of far more records than the page size the tap asked for is not a page: stop, do not hold it."""
         limit = getattr(paginator, "limit", None)
@@ -386,5 +402,4 @@ def add_parent_values(spec: ResourceSpec, rows: list[dict], context: Context | N
 
 def preview(record: t.Any) -> str:  # noqa: ANN401
     """A record or value, short enough for a message."""
-    text = repr(record)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return shape(repr(record), 80)
