@@ -21,6 +21,7 @@ from singer_sdk import exceptions as sdk_errors
 
 from tap_lms import console, progress, redaction, settings
 from tap_lms.errors import ConfigurationError, TapLMSError
+from tap_lms.options import MAX_CONFIG_DEPTH, json_text_depth
 from tap_lms.tap import TapLMS
 
 #: glibc's `M_MMAP_THRESHOLD`: blocks this large go straight to (and back to) the system.
@@ -131,9 +132,12 @@ def _check_json_object(kind: str, path: str) -> None:
     except OSError as exc:
         msg = f"cannot read the {kind} file '{path}': {exc.strerror or exc}"
         raise ConfigurationError(msg) from None
+    if json_text_depth(text) > MAX_CONFIG_DEPTH:
+        msg = f"cannot read the {kind} file '{path}': it is nested more than {MAX_CONFIG_DEPTH} levels deep; no {kind} needs that"
+        raise ConfigurationError(msg)
     try:
         payload = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         problem = "it is empty" if not text.strip() else f"it is not valid JSON ({exc})"
         msg = f"cannot read the {kind} file '{path}': {problem}"
         raise ConfigurationError(redaction.redact(msg)) from None

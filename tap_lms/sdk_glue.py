@@ -28,6 +28,7 @@ from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
 from tap_lms.errors import TapLMSError
+from tap_lms.options import check_depth
 from tap_lms.output import BufferedSingerWriter
 from tap_lms.settings import apply_defaults, clean_secrets, register_config_secrets, unknown_settings, validate_settings
 
@@ -338,6 +339,7 @@ class SDKTap(Tap):
         """
         schema = self.config_jsonschema
         self.append_builtin_config(schema)
+        check_depth(self._config)  # before anything walks it
         apply_defaults(self._config, schema)
         register_config_secrets(self._config)
         clean_secrets(self._config)

@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 from jsonschema import Draft7Validator
 
 from tap_lms.errors import ConfigurationError
+from tap_lms.options import SECRET_KEYS, SETTINGS
 from tap_lms.records.coercion import number_from_text
 from tap_lms.redaction import register_secret
 
@@ -44,33 +45,33 @@ _NOT_GIVEN = ""
 
 @dataclass(frozen=True)
 class Settings:
-    """Every tap-lms setting, typed, with its default: the only place a default is written."""
+    """Every tap-lms setting, typed; defaults from the table of options (tests/unit/test_settings_object.py checks the types)."""
 
     api_key: str = _NOT_GIVEN
     base_url: str = _NOT_GIVEN
-    api_key_location: str = "header"
-    api_key_name: str = "api_key"
+    api_key_location: str = SETTINGS["api_key_location"].default
+    api_key_name: str = SETTINGS["api_key_name"].default
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
-    client: dict[str, t.Any] | None = None
-    page_size: int = 250
-    start_date: str | None = None
-    max_retries: int = 3
-    backoff_factor: float = 2
-    request_timeout: float = 60
+    client: dict[str, t.Any] | None = SETTINGS["client"].default
+    page_size: int = SETTINGS["page_size"].default
+    start_date: str | None = SETTINGS["start_date"].default
+    max_retries: int = SETTINGS["max_retries"].default
+    backoff_factor: float = SETTINGS["backoff_factor"].default
+    request_timeout: float = SETTINGS["request_timeout"].default
     #: A page of 250 records is about 1 MB; a response 16 times that is not a page of records.
-    max_response_mb: float = 16
-    max_concurrency: int = 10
+    max_response_mb: float = SETTINGS["max_response_mb"].default
+    max_concurrency: int = SETTINGS["max_concurrency"].default
     #: None: DEFAULT_REQUESTS_PER_MINUTE until the API's headers tell its budget (see `provisional_rate`).
-    max_requests_per_minute: float | None = None
-    scope_by_parent: bool = True
-    unknown_fields: str = "keep"
-    progress_interval: float = 5
-    metrics_log_level: str = "WARNING"
-    resources: list[t.Any] | None = None
-    resource_defaults: dict[str, t.Any] | None = None
-    user_agent: str | None = None
-    strict: bool = False
-    emit_activate_version_messages: bool = False
+    max_requests_per_minute: float | None = SETTINGS["max_requests_per_minute"].default
+    scope_by_parent: bool = SETTINGS["scope_by_parent"].default
+    unknown_fields: str = SETTINGS["unknown_fields"].default
+    progress_interval: float = SETTINGS["progress_interval"].default
+    metrics_log_level: str = SETTINGS["metrics_log_level"].default
+    resources: list[t.Any] | None = SETTINGS["resources"].default
+    resource_defaults: dict[str, t.Any] | None = SETTINGS["resource_defaults"].default
+    user_agent: str | None = SETTINGS["user_agent"].default
+    strict: bool = SETTINGS["strict"].default
+    emit_activate_version_messages: bool = SETTINGS["emit_activate_version_messages"].default
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
@@ -108,11 +109,15 @@ def settings_schema() -> dict:
     properties = {}
     for name, described in _DESCRIBED["properties"].items():
         default = getattr(defaults, name)
-        prop = {}
+        prop: dict[str, t.Any] = {}
+        row = SETTINGS[name]
+        prop["type"] = [*row.types, "null"]
         for key, value in described.items():
             prop[key] = value
             if key == "title" and default not in (None, _NOT_GIVEN):
                 prop["default"] = default
+        if row.secret:
+            prop["secret"] = prop["writeOnly"] = True
         properties[name] = prop
     return {
         "type": "object",
@@ -174,8 +179,6 @@ LIMITS: dict[str, tuple[float, float]] = {
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-#: Keys whose values are secrets wherever they appear in a config (auth entries of dlt's `client` and endpoints).
-SECRET_KEYS = frozenset({"api_key", "token", "password", "client_secret", "access_token"})
 
 
 def register_config_secrets(node: t.Any, *, under_headers: bool = False) -> None:  # noqa: ANN401

@@ -27,8 +27,8 @@ from tap_lms.config.resources import (
     parse_entry,
 )
 from tap_lms.errors import ConfigurationError
-from tap_lms.http.auth import AUTH_OPTIONS
 from tap_lms.http.transport import UnsafeURL, origin, show_origin
+from tap_lms.options import AUTH_SECRET, check_types
 from tap_lms.redaction import register_secret
 
 if t.TYPE_CHECKING:
@@ -87,6 +87,7 @@ def _from_client(settings: Settings, client: t.Any) -> SourceSpec:  # noqa: ANN4
         msg = "setting 'client' must be an object (dlt's client: base_url, headers, auth, paginator)"
         raise ConfigurationError(msg)
     refuse_client_options(client)
+    check_types("setting 'client'", "client", client)
     base_url = client.get("base_url") or settings.base_url
     if client.get("base_url") and settings.base_url and client["base_url"].rstrip("/") != settings.base_url.rstrip("/"):
         msg = "settings 'base_url' and 'client.base_url' differ: give the API's root once"
@@ -127,9 +128,8 @@ def _fill_secret(auth: t.Any, api_key: str) -> t.Any:  # noqa: ANN401
     if not isinstance(auth, dict):
         return auth
     kind = auth.get("type") or "bearer"
-    secret = {"api_key": "api_key", "bearer": "token", "http_basic": "password", "oauth2_client_credentials": "client_secret"}
-    key = secret.get(str(kind))
-    if key is None or kind not in AUTH_OPTIONS:
+    key = AUTH_SECRET.get(str(kind))
+    if key is None:
         return auth
     if auth.get(key):
         msg = f"settings 'api_key' and 'client.auth.{key}' both give a secret: give it once"
@@ -156,6 +156,13 @@ def _defaults(defaults: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
         raise ConfigurationError(msg)
     if "name" in defaults:
         msg = "setting 'resource_defaults' cannot give a name"
+        raise ConfigurationError(msg)
+    check_types("setting 'resource_defaults'", "resource", defaults)
+    endpoint = defaults.get("endpoint")
+    if isinstance(endpoint, dict):
+        check_types("setting 'resource_defaults'", "endpoint", endpoint, "endpoint")
+    elif endpoint is not None:
+        msg = "setting 'resource_defaults': 'endpoint' must be an object"
         raise ConfigurationError(msg)
     return defaults
 

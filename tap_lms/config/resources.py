@@ -20,6 +20,7 @@ from tap_lms.config.incremental import IncrementalSpec, parse_incremental
 from tap_lms.config.options import ENDPOINT_KEYS, ENTRY_KEYS, refuse_unsupported
 from tap_lms.errors import ConfigurationError
 from tap_lms.http.actions import ResponseAction, parse_actions
+from tap_lms.options import check_types
 from tap_lms.paging import build_paginator
 from tap_lms.paging.base import Paginator, SinglePagePaginator
 from tap_lms.records.columns import columns_schema
@@ -73,8 +74,10 @@ def merge_defaults(defaults: dict[str, t.Any], entry: dict[str, t.Any]) -> dict[
     endpoint = entry.get("endpoint") or {}
     merged_endpoint = {**default_endpoint, **{k: v for k, v in endpoint.items() if k not in ("json", "params")}}
     for key in ("json", "params"):
-        if key in endpoint:
-            merged_endpoint[key] = {**(default_endpoint.get(key) or {}), **(endpoint[key] or {})}
+        if key in endpoint and isinstance(endpoint[key], dict) and isinstance(default_endpoint.get(key) or {}, dict):
+            merged_endpoint[key] = {**(default_endpoint.get(key) or {}), **endpoint[key]}
+        elif key in endpoint:
+            merged_endpoint[key] = endpoint[key]  # not an object: replaced whole (and checked as the entry's)
     merged = {**copy.deepcopy(defaults), **copy.deepcopy(entry), "endpoint": copy.deepcopy(merged_endpoint)}
     if isinstance(defaults.get("columns"), dict) and isinstance(entry.get("columns"), dict):
         merged["columns"] = {**defaults["columns"], **entry["columns"]}
@@ -112,6 +115,11 @@ def normalize_entry(entry: t.Any, position: int) -> dict[str, t.Any]:  # noqa: A
     elif not isinstance(endpoint, dict):
         msg = f"resource '{name}': 'endpoint' must be a path or an object"
         raise ConfigurationError(msg)
+    owner = f"resource '{name}'"
+    check_types(owner, "resource", entry)
+    check_types(owner, "endpoint", endpoint, "endpoint")
+    if isinstance(endpoint.get("incremental"), dict):
+        check_types(owner, "incremental", endpoint["incremental"], "incremental")
     # As dlt: a resource without a path is read from its name, whatever resource_defaults say.
     entry["endpoint"] = {"path": name, **endpoint}
     return entry

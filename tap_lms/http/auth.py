@@ -25,6 +25,7 @@ from tap_lms import redaction
 from tap_lms.errors import ConfigurationError, CredentialsError, reject_unknown_keys
 from tap_lms.http.bounds import PREVIEW_BYTES, BodyTooLarge, Unsendable, body_preview, check_sendable, read_body
 from tap_lms.http.transport import deadline, show_origin
+from tap_lms.options import AUTH_OPTIONS, SECRET_KEYS, check_types
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -220,23 +221,13 @@ def _preview(response: requests.Response) -> str:
     return f"{response.reason or 'refused'}" + body_preview(response.text, cut_off=len(response.content) >= PREVIEW_BYTES)
 
 
-#: Each auth type a config may name, with its options (dlt's names) and the ones it needs.
-AUTH_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "api_key": (frozenset({"name", "api_key", "location"}), frozenset({"api_key"})),
-    "bearer": (frozenset({"token"}), frozenset({"token"})),
-    "http_basic": (frozenset({"username", "password"}), frozenset({"username", "password"})),
-    "oauth2_client_credentials": (
-        frozenset(
-            {
-                "access_token_url", "client_id", "client_secret", "access_token_request_data",
-                "default_token_expiration", "access_token",
-            }
-        ),
-        frozenset({"access_token_url", "client_id", "client_secret"}),
-    ),
+#: What each auth type needs (its options, their types and which are secret: `tap_lms.options`).
+_REQUIRED: dict[str, frozenset[str]] = {
+    "api_key": frozenset({"api_key"}),
+    "bearer": frozenset({"token"}),
+    "http_basic": frozenset({"username", "password"}),
+    "oauth2_client_credentials": frozenset({"access_token_url", "client_id", "client_secret"}),
 }
-#: The options whose values are secrets: masked in every message from the moment they are read.
-SECRET_OPTIONS = frozenset({"api_key", "token", "password", "client_secret", "access_token"})
 
 
 def build_auth(spec: t.Any, *, owner: str, session: requests.Session | None = None, timeout: float = 60.0) -> Auth:  # noqa: ANN401
@@ -254,10 +245,11 @@ def build_auth(spec: t.Any, *, owner: str, session: requests.Session | None = No
     if kind not in AUTH_OPTIONS:
         msg = f"{owner}: unknown auth type {kind!r} (known: {', '.join(sorted(AUTH_OPTIONS))})"
         raise ConfigurationError(msg)
-    allowed, required = AUTH_OPTIONS[kind]
-    for key in SECRET_OPTIONS & set(options):
+    allowed, required = AUTH_OPTIONS[kind], _REQUIRED[kind]
+    for key in SECRET_KEYS & set(options):
         options[key] = redaction.register_secret(options[key])
     reject_unknown_keys(owner.removeprefix("resource '").removesuffix("'"), options, allowed, f"{kind} auth")
+    check_types(owner, f"auth:{kind}", options, f"{kind} auth")
     # An empty password is a real one: some APIs take the key as the user name and no password.
     missing = sorted(key for key in required if options.get(key) is None or (options[key] == "" and key != "password"))
     if missing:
@@ -268,7 +260,8 @@ def build_auth(spec: t.Any, *, owner: str, session: requests.Session | None = No
             msg = f"{owner}: {kind} auth {key} must be a text"
             raise ConfigurationError(msg)
     try:
-        check_sendable({key: options[key] for key in SECRET_OPTIONS & set(options)}, f"{kind} auth", header=True)
+        # Sent as they are in a header (a password or client secret is encoded before it is sent).
+        check_sendable({key: options[key] for key in ("api_key", "token") if key in options}, f"{kind} auth", header=True)
     except Unsendable as exc:
         raise ConfigurationError(f"{owner}: {exc}") from None
     return _BUILDERS[kind](options, owner, session, timeout)

@@ -28,8 +28,6 @@ MAX_VALUE_CHARS = 16_384
 MAX_LINK_HEADER_CHARS = 65_536
 #: The longest request a message shows (path and query); longer is cut after masking.
 MAX_SHOWN_REQUEST_CHARS = 500
-#: How deep a config may nest objects and arrays: checked before anything walks it.
-MAX_CONFIG_DEPTH = 64
 
 #: Bytes asked of the socket per read: small enough that one read cannot decode into much.
 _CHUNK = 64 * 1024

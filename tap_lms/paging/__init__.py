@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_lms.errors import ConfigurationError, reject_unknown_keys
+from tap_lms.options import PAGINATOR_OPTIONS, options_of
 from tap_lms.paging.base import PageRequest, PageView, PaginationError, Paginator, SinglePagePaginator
 from tap_lms.paging.cursors import HeaderCursorPaginator, JSONCursorPaginator
 from tap_lms.paging.detect import detect_paginator
@@ -25,36 +26,9 @@ __all__ = [
     "detect_paginator",
 ]
 
-#: Every paginator type a config may name, with the options each takes (dlt's names).
-PAGINATOR_OPTIONS: dict[str, frozenset[str]] = {
-    "single_page": frozenset(),
-    "auto": frozenset(),
-    "header_link": frozenset({"links_next_key"}),
-    "json_link": frozenset({"next_url_path"}),
-    "json_response": frozenset({"next_url_path"}),
-    "cursor": frozenset({"cursor_path", "cursor_param", "cursor_body_path", "stop_after_empty_page", "has_more_path"}),
-    "json_response_cursor": frozenset(
-        {"cursor_path", "cursor_param", "cursor_body_path", "stop_after_empty_page", "has_more_path"}
-    ),
-    "header_cursor": frozenset({"cursor_key", "cursor_param"}),
-    "offset": frozenset(
-        {
-            "limit", "offset", "offset_param", "offset_body_path", "limit_param", "limit_body_path",
-            "total_path", "maximum_offset", "stop_after_empty_page", "has_more_path",
-        }
-    ),
-    "page_number": frozenset(
-        {
-            "base_page", "page", "page_param", "page_body_path", "total_path", "maximum_page",
-            "stop_after_empty_page", "has_more_path",
-        }
-    ),
-}
-#: The specification's own `page_number` keys, which dlt does not know: they select the LMS API's paging.
+#: The LMS API's own `page_number` keys, which dlt does not know: a `page_number` entry with one of them is read as
+#: `lms_page_number` (the earlier spelling of that type, still accepted).
 LMS_PAGE_NUMBER_KEYS = frozenset({"limit", "start_from_page", "limit_param"})
-_LMS_PAGE_NUMBER_OPTIONS = frozenset(
-    {"limit", "limit_param", "page_param", "start_from_page", "base_page", "total_path", "maximum_page"}
-)
 
 
 def build_paginator(spec: t.Any, *, owner: str, default_limit: int) -> Paginator | None:  # noqa: ANN401
@@ -72,7 +46,9 @@ def build_paginator(spec: t.Any, *, owner: str, default_limit: int) -> Paginator
         msg = f"resource '{owner}': unknown paginator type {kind!r} (known: {', '.join(sorted(PAGINATOR_OPTIONS))})"
         raise ConfigurationError(msg)
     if kind == "page_number" and LMS_PAGE_NUMBER_KEYS & set(options):
-        reject_unknown_keys(owner, options, _LMS_PAGE_NUMBER_OPTIONS, "page_number paginator")
+        kind = "lms_page_number"
+    if kind == "lms_page_number":
+        reject_unknown_keys(owner, options, PAGINATOR_OPTIONS[kind], f"{kind} paginator")
         return _lms_page_number(options, owner, default_limit)
     reject_unknown_keys(owner, options, PAGINATOR_OPTIONS[kind], f"{kind} paginator")
     _check_types(options, owner, kind)
@@ -91,8 +67,10 @@ def build_paginator(spec: t.Any, *, owner: str, default_limit: int) -> Paginator
     return builders[kind](options)
 
 
-_WHOLE = frozenset({"limit", "offset", "base_page", "page", "maximum_page", "maximum_offset", "start_from_page"})
-_FLAGS = frozenset({"stop_after_empty_page"})
+#: Options of every paginator kind by type, from the table of options.
+_ROWS = [row for kind in PAGINATOR_OPTIONS for row in options_of(f"paginator:{kind}").values()]
+_WHOLE = frozenset(row.key for row in _ROWS if row.types == ("integer",))
+_FLAGS = frozenset(row.key for row in _ROWS if row.types == ("boolean",))
 
 
 def _check_types(options: dict[str, t.Any], owner: str, kind: str) -> None:
@@ -196,7 +174,7 @@ def _cursor(options: dict[str, t.Any], owner: str) -> Paginator:
 
 
 def _lms_page_number(options: dict[str, t.Any], owner: str, default_limit: int) -> Paginator:
-    _check_types(options, owner, "page_number")
+    _check_types(options, owner, "lms_page_number")
     if "base_page" in options:  # dlt's name for the first page's number
         options.setdefault("start_from_page", options.pop("base_page"))
     limit = options.get("limit", default_limit)

@@ -8,7 +8,12 @@ A paginator believes the API; these do not. Within one pass over an endpoint
   pass with an error (a list filtered after paging may have a few, not dozens);
 - a page whose records were all read before in this pass (by primary key, or whole
   records for a stream without one) ends the pass with an error: pages that repeat,
-  alternate (A, B, A, B) or resend the same ids with a field changed.
+  alternate (A, B, A, B) or resend the same ids with a field changed;
+- a run of `MAX_SLOW_PAGES` pages in a row, each pointing to a next page and each
+  bringing fewer new records than half of those it holds, ends the pass with an error:
+  pages that repeat almost everything (49 known records and one new one) never end
+  otherwise. An offset API whose pages overlap by a few records while records are
+  inserted brings more than half new on every page, and is read to its end.
 
 Each ends the stream with a one-line error naming the request, never a silent stop.
 """
@@ -24,6 +29,8 @@ if t.TYPE_CHECKING:
 
 #: Empty pages in a row, each pointing to a next page, before the pass is stopped.
 MAX_EMPTY_PAGES = 10
+#: Pages in a row, each pointing to a next page and bringing fewer than half new records, before the pass is stopped.
+MAX_SLOW_PAGES = 20
 
 
 class PassGuard:
@@ -32,6 +39,7 @@ class PassGuard:
     def __init__(self) -> None:
         self._requested: set[int] = set()
         self._empty_in_a_row = 0
+        self._slow_in_a_row = 0
 
     def admit(self, request: PageRequest) -> None:
         """Refuse a request this pass has already sent."""
@@ -53,6 +61,14 @@ class PassGuard:
                 "pages); stopped instead of looping"
             )
             raise PaginationError(msg)
+        if considered:
+            self._slow_in_a_row = self._slow_in_a_row + 1 if has_next and unseen * 2 < considered else 0
+            if self._slow_in_a_row >= MAX_SLOW_PAGES:
+                msg = (
+                    f"{MAX_SLOW_PAGES} pages in a row brought fewer new records than half of those they held, each "
+                    "pointing to a next page (the API's paging repeats almost every record); stopped instead of looping"
+                )
+                raise PaginationError(msg)
         if records or not has_next:
             self._empty_in_a_row = 0
             return

@@ -80,15 +80,41 @@ def test_the_dlt_options_table_names_every_option_dlt_has():
 
     from dlt.sources.rest_api import typing as dlt_types
 
-    from tap_lms.config.options import OPTIONS
+    from tap_lms.options import OPTION_ROWS
 
-    listed = {(where, key) for where, key, _ok, _note in OPTIONS}
+    listed = {(row.where, row.key) for row in OPTION_ROWS}
     for where, declared in (("client", dlt_types.ClientConfig), ("resource", dlt_types.EndpointResource),
-                            ("endpoint", dlt_types.Endpoint)):
+                            ("endpoint", dlt_types.Endpoint), ("incremental", dlt_types.IncrementalConfig)):
         missing = sorted(set(typing.get_type_hints(declared)) - {key for w, key in listed if w == where})
         assert not missing, f"dlt's {where} options missing from the table: {missing}"
-    incremental = {f"incremental.{key}" for key in typing.get_type_hints(dlt_types.IncrementalConfig)}
-    named = {key for _where, key, _ok, note in OPTIONS if key.startswith("incremental.")}
-    described = next(note for where, key, _ok, note in OPTIONS if (where, key) == ("endpoint", "incremental"))
-    missing = sorted(key for key in incremental - named if f"`{key.split('.', 1)[1]}`" not in described)
-    assert not missing, f"dlt's incremental options missing from the table: {missing}"
+
+
+def test_every_setting_is_described_by_the_table_of_options():
+    """Types, defaults and secrets of the settings come from the table; --about and Meltano's kinds agree with it."""
+    import dataclasses
+
+    from tap_lms.options import SETTINGS
+    from tap_lms.settings import Settings
+
+    kinds = {"string": "string", "integer": "integer", "boolean": "boolean", "number": "string", "object": "object",
+             "array": "array"}
+    annotations = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "object": "dict", "array": "list"}
+    declared = {setting["name"]: setting for setting in plugin_definition.settings()}
+    assert list(SETTINGS) == list(SETTINGS_SCHEMA["properties"]) == list(declared)
+    fields = {field.name: field for field in dataclasses.fields(Settings)}
+    for name, row in SETTINGS.items():
+        prop = SETTINGS_SCHEMA["properties"][name]
+        assert prop["type"] == [*row.types, "null"]
+        assert bool(prop.get("secret")) == row.secret == bool(declared[name].get("sensitive"))
+        assert declared[name]["kind"] in {kinds[row.types[0]], "options", "date_iso8601"}
+        assert str(fields[name].type).startswith(annotations[row.types[0]]), name
+        default = fields[name].default_factory() if fields[name].default is dataclasses.MISSING else fields[name].default
+        assert default == (row.default if row.default is not None else default), name
+
+
+def test_secret_options_are_defined_once():
+    from tap_lms import settings
+    from tap_lms.http import auth
+    from tap_lms.options import SECRET_KEYS
+
+    assert settings.SECRET_KEYS is SECRET_KEYS is auth.SECRET_KEYS
