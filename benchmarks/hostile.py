@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import tempfile
 import time
 import typing as t
@@ -89,7 +90,35 @@ def _empty_for_ever(path: str, query: dict) -> tuple[int, bytes, dict]:
 
 
 #: (label, how the API answers: a sandbox fault, or a raw responder, settings)
-ATTACKS: list[tuple[str, t.Any, dict]] = [
+def _growing_cursor(path: str, query: dict) -> tuple[int, bytes, dict]:
+    del path
+    size = len(query.get("cursor", "")) + 1_500_000
+    return 200, json.dumps({"items": [{"id": size}], "next_cursor": "c" * size}).encode(), {}
+
+
+def _almost_repeating(path: str, query: dict) -> tuple[int, bytes, dict]:
+    del path
+    page = int(query.get("page", 1))
+    items = [{"id": i} for i in range(1, 50)] + [{"id": 1000 + page}]
+    return 200, json.dumps({"items": items, "next": f"/x?page={page + 1}"}).encode(), {}
+
+
+def _echo_at_170(path: str, query: dict) -> tuple[int, bytes, dict]:
+    del path, query
+    return 400, ("x" * 170 + _KEY + " end").encode(), {}
+
+
+def _broken_header(conn: t.Any, _head: bytes) -> None:  # noqa: ANN401
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding\r\nContent-Length: 13\r\n\r\n")
+    time.sleep(5)
+
+
+def _own(paginator: dict) -> dict:
+    return {"resources": [{"name": "things", "primary_key": "id", "endpoint": {"path": "x", "data_selector": "items",
+                                                                              "paginator": paginator}}]}
+
+
+ATTACKS: list[tuple[str, t.Any, t.Any]] = [
     ("none (30 groups, for comparison)", None, {}),
     ("302 to `http://127.0.0.2:C\\@127.0.0.1:P/…`", "userinfo-redirect", {}),
     ("status line one byte a second (`request_timeout: 3`)", rawsocket.trickle(b"HTTP/1.1 200 OK\r\n" * 40, seconds=1.0),
@@ -111,6 +140,12 @@ ATTACKS: list[tuple[str, t.Any, dict]] = [
     ("gzip bomb (512 MB decoded from ~0.5 MB)", {"kind": "gzip_bomb", "size_mb": 512}, {}),
     ("JSON nested 100,000 deep", {"kind": "deep_json"}, {}),
     ("302 to another origin", {"kind": "redirect", "location": "http://127.0.0.1:9/steal"}, {}),
+    ("the 400 echoes the key at its 170th character", rawsocket.json_pages(_echo_at_170), {"api_key": _KEY}),
+    ("a cursor growing 1.5 MB a page", rawsocket.json_pages(_growing_cursor),
+     _own({"type": "cursor", "cursor_path": "next_cursor"})),
+    ("pages of 49 known records and one new, for ever", rawsocket.json_pages(_almost_repeating),
+     _own({"type": "json_link", "next_url_path": "next"})),
+    ("a header line without a colon, then nothing (`request_timeout: 3`)", _broken_header, {"request_timeout": 3}),
 ]
 
 
@@ -136,10 +171,13 @@ def _api(sandbox: Sandbox, answer: t.Any) -> t.Iterator[str]:  # noqa: ANN401
 
 
 def main() -> None:
-    """Run every attack once and print a markdown table."""
+    """Run every attack once (or those whose label holds the first argument) and print a markdown table."""
+    chosen = sys.argv[1] if len(sys.argv) > 1 else ""
     print("| attack | exit | wall s | peak RSS MB | last line |\n|---|---:|---:|---:|---|")
     with Sandbox() as sandbox, tempfile.TemporaryDirectory() as tmp:
         for label, answer, given in ATTACKS:
+            if chosen not in label:
+                continue
             with _api(sandbox, answer) as url:
                 config = Path(tmp) / "config.json"
                 base = {"base_url": url, "api_key": DEFAULT_KEY, "resources": ["groups"], "max_requests_per_minute": 0}

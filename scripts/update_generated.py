@@ -1,7 +1,7 @@
 """Rewrite every file derived from the tap's own description of itself, after changing a setting or a dlt option.
 
 - README.md's settings table, from `tap-lms --about --format markdown`;
-- docs/dlt-configs.md's table of dlt options, from `tap_lms.config.options.OPTIONS`;
+- docs/dlt-configs.md's table of dlt options, from the table of options (`tap_lms.options.OPTION_ROWS`);
 - meltano-hub/tap-lms.yml, the plugin definition `meltano add` reads;
 - meltano.yml's tap-lms capabilities and settings, written the way Meltano writes the file,
   so that Meltano's own next write changes nothing else.

@@ -24,7 +24,7 @@ from importlib import resources
 
 #: What every built-in shares: where the records are, how pages are asked for, the key.
 RECORDS_SELECTOR = "items"
-PAGINATOR: dict[str, t.Any] = {"type": "page_number", "page_param": "page", "start_from_page": 1}
+PAGINATOR: dict[str, t.Any] = {"type": "lms_page_number", "page_param": "page", "start_from_page": 1}
 PRIMARY_KEY = ("id",)
 
 

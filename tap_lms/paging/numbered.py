@@ -6,9 +6,10 @@ the total at `total_path` reached, `maximum_page` / `maximum_offset` reached,
 `total_path` was left at its default (`total`) and a response has no `total`,
 the total is taken as unknown instead.
 
-`page_number` with the specification's own keys, `limit` or `start_from_page`
-(which dlt does not know), is the LMS API's form: `LMSPageNumberPaginator`
-sends the page size, reads the API's `meta.pagination` and stops on a short page.
+`lms_page_number` is the LMS API's form (`LMSPageNumberPaginator`): it sends the
+page size (`limit`), counts from `start_from_page`, reads the API's
+`meta.pagination` and stops on a short page. A `page_number` entry with `limit`
+or `start_from_page` (keys dlt does not know) is read as one too.
 
 When the first page tells the total, the later requests are known in advance:
 `plan` yields them lazily, so they can be read ahead.
@@ -185,7 +186,7 @@ class LMSPageNumberPaginator(Paginator):
     `maximum_page`; with no paging metadata at all, a page shorter than `limit`.
     """
 
-    kind = "page_number"
+    kind = "lms_page_number"
 
     def __init__(  # noqa: PLR0913 - the specification's options, one each
         self,

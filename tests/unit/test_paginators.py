@@ -30,7 +30,7 @@ def _meta(page: int, next_page: int | None, total_pages: int = 9) -> dict:
 
 
 def test_lms_page_number_follows_next_page_until_null():
-    pager = _build({"type": "page_number", "limit": 2})
+    pager = _build({"type": "lms_page_number", "limit": 2})
     first = pager.first(BASE)
     assert first.params == {"sort": "id", "page": 1, "limit": 2}
     second = pager.next(_view(_meta(1, 2), 2, first))
@@ -39,7 +39,7 @@ def test_lms_page_number_follows_next_page_until_null():
 
 
 def test_lms_page_number_without_meta_stops_on_short_or_empty_page():
-    pager = _build({"type": "page_number", "limit": 3, "start_from_page": 1})
+    pager = _build({"type": "lms_page_number", "limit": 3, "start_from_page": 1})
     first = pager.first(BASE)
     second = pager.next(_view({"items": [1, 2, 3]}, 3, first))
     assert second is not None and second.params["page"] == 2
@@ -49,7 +49,7 @@ def test_lms_page_number_without_meta_stops_on_short_or_empty_page():
 
 
 def test_lms_next_page_may_be_a_link_and_may_not_loop():
-    pager = _build({"type": "page_number", "limit": 2})
+    pager = _build({"type": "lms_page_number", "limit": 2})
     first = pager.first(BASE)
     link = {"meta": {"pagination": {"next_page": "https://api.example.com/v1/users?page=2&limit=2"}}}
     assert pager.next(_view(link, 2, first)).params["page"] == 2  # type: ignore[union-attr]
