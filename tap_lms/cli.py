@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -116,6 +117,7 @@ def check_input_files(args: list[str]) -> list[str]:
             position += 1
         position += 1
         if option == "--config" and value == "ENV":
+            _check_environment()
             kept += [option, value]
             continue
         if option == "--state" and not Path(value).exists():
@@ -124,6 +126,14 @@ def check_input_files(args: list[str]) -> list[str]:
         _check_json_object(_INPUT_FILES[option], value)
         kept += [option, value]
     return kept
+
+
+def _check_environment() -> None:
+    """Settings from the environment (`--config ENV`) are JSON the SDK parses: none may nest deeper than a config may."""
+    for name, value in os.environ.items():
+        if name.startswith("TAP_LMS_") and json_text_depth(value) > MAX_CONFIG_DEPTH:
+            msg = f"environment variable {name} is nested more than {MAX_CONFIG_DEPTH} levels deep; no setting needs that"
+            raise ConfigurationError(msg)
 
 
 def _check_json_object(kind: str, path: str) -> None:

@@ -209,6 +209,14 @@ def test_s5_a_config_nested_100000_deep_is_one_line(tmp_path):
     assert len(lines) == 1 and "nested more than 64 levels" in lines[0], run.stderr
 
 
+def test_s5_a_setting_from_the_environment_nested_deep_is_one_line(tmp_path):
+    env = {"TAP_LMS_BASE_URL": "http://127.0.0.1:9", "TAP_LMS_CLIENT": "[" * 5_000 + "]" * 5_000}
+    run = run_tap(tmp_path, None, "--config", "ENV", env=env)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert "TAP_LMS_CLIENT is nested more than 64 levels" in _last_line(run)
+
+
 # --- S6: tokens with control characters ----------------------------------------------------------------------
 
 
