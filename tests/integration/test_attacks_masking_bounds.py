@@ -240,6 +240,16 @@ def test_s6_a_token_with_a_line_break_is_refused_naming_the_token(tmp_path, toke
     _never_printed(run, "client-secret-77")
 
 
+def test_s6_a_configured_token_with_a_line_break_is_refused_before_any_request(tmp_path):
+    with rawsocket.RawServer(_echo(200, '{"items": []}')) as api:
+        run = run_tap(tmp_path, _client_config(api.url, {"type": "bearer", "token": "tok-999\r\n X-Injected: yes"}))
+        heads = list(api.heads)
+    assert run.returncode == 2
+    assert "bearer auth 'token' contains a line break" in _last_line(run)
+    assert heads == []
+    _never_printed(run, "tok-999")
+
+
 # --- S7: loops that move slowly ---------------------------------------------------------------------------------
 
 

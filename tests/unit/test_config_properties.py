@@ -101,3 +101,22 @@ def test_any_resource_entry_is_one_line_or_accepted(value, index):
     config = copy.deepcopy(BASE)
     config["resources"][index] = value
     _checked(config)
+
+
+AUTHS: dict[str, dict[str, t.Any]] = {
+    "api_key": {"type": "api_key", "api_key": "key-12345", "name": "X-Key", "location": "header"},
+    "bearer": {"type": "bearer", "token": "tok-12345"},
+    "http_basic": {"type": "http_basic", "username": "alice", "password": "pw-12345"},
+    "oauth2_client_credentials": {"type": "oauth2_client_credentials", "access_token_url": "http://127.0.0.1:9/token",
+                                  "client_id": "id", "client_secret": "secret-12345"},
+}
+AUTH_KEYS = sorted((row.where.split(":", 1)[1], row.key) for row in OPTION_ROWS if row.where.startswith("auth:"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(place=st.sampled_from(AUTH_KEYS), value=JSON)
+def test_any_value_at_any_auth_option_is_one_line_or_accepted(place, value):
+    kind, key = place
+    config = copy.deepcopy(BASE)
+    config["client"]["auth"] = {**AUTHS[kind], key: value}
+    _checked(config)
