@@ -281,10 +281,6 @@ class RunReport:
             self.write("\n".join(self.summary_lines(failure)))
 
 
-#: The report of the last tap created in this process, for the CLI to print at the end.
-LAST_RUN: RunReport | None = None
-
-
 def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 

@@ -37,6 +37,7 @@ from tap_lms.http.bounds import (
     read_body,
 )
 from tap_lms.http.decoding import decode_json
+from tap_lms.http.failures import cannot_connect, cause, transport_reason
 from tap_lms.http.ratelimit import RequestGate, reset_seconds
 from tap_lms.http.retry import RETRY_STATUSES, TRANSPORT_ERRORS, RetryableResponse, parse_retry_after, wait_times
 from tap_lms.http.transport import TooManyInterimReplies, UnsafeURL, check_text, deadline, origin, show_origin
@@ -156,7 +157,7 @@ class ApiClient:
             reason = f"{exc.reason}; gave up after {self.max_retries} retries"
             raise APIRequestError(stream=stream, path=shown, status=exc.status, reason=reason, method=request.method) from None
         except TRANSPORT_ERRORS as exc:
-            reason = f"{_transport_reason(exc)}; gave up after {self.max_retries} retries"
+            reason = f"{transport_reason(exc)}; gave up after {self.max_retries} retries"
             raise APIRequestError(stream=stream, path=shown, reason=reason, method=request.method) from None
         except _FatalResponse as exc:
             status, reason = exc.status, exc.reason
@@ -237,7 +238,7 @@ class ApiClient:
                 except requests.exceptions.ConnectionError as exc:
                     if limit.passed():  # the deadline shut the socket mid-answer
                         raise requests.exceptions.Timeout(_LATE) from None
-                    interim = _cause(exc, lambda e: isinstance(e, TooManyInterimReplies))
+                    interim = cause(exc, lambda e: isinstance(e, TooManyInterimReplies))
                     if interim is not None:  # a server stalling with 100 Continue: not worth another try
                         raise _FatalResponse(None, f"the API sent {interim}") from None
                     raise
@@ -255,7 +256,7 @@ class ApiClient:
             raise _FatalResponse(200, reason) from None
         except TRANSPORT_ERRORS as exc:
             self.report.count(stream, requests=1)
-            why = _cannot_connect(exc) if not self.answered else None
+            why = cannot_connect(exc) if not self.answered else None
             if why:
                 _scheme, host, port = self.base_origin
                 reason = f"cannot connect to {host}:{port} ({why}); check base_url and that the API is up"
@@ -348,7 +349,7 @@ class ApiClient:
         stream = details["args"][2]
         self.report.count(stream, retries=1)
         failure = details.get("exception")
-        reason = getattr(failure, "reason", None) or _transport_reason(failure)
+        reason = getattr(failure, "reason", None) or transport_reason(failure)
         wait = float(details["wait"])
         self.report.note_wait(f"retry {details['tries']} of {self.max_retries} of stream '{stream}'", wait)
         self.logger.warning(
@@ -383,30 +384,6 @@ def _ignored(actions: tuple[ResponseAction, ...], status: int, body: bytes | byt
     return any(action.matches(status, body_text) for action in actions)
 
 
-def _cause(exc: BaseException, matches: t.Callable[[BaseException], bool]) -> BaseException | None:
-    """The first exception in `exc`'s chain (causes, contexts, the reasons and arguments libraries wrap) that `matches`."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if matches(current):
-            return current
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *getattr(current, "args", ())]
-        pending += [link for link in linked if isinstance(link, BaseException)]
-    return None
-
-
-def _cannot_connect(exc: BaseException) -> str | None:
-    """Why a first connection failed for good (refused, or no such host), or None for a failure worth retrying."""
-    if _cause(exc, lambda e: isinstance(e, ConnectionRefusedError)) is not None:
-        return "connection refused"
-    unknown_host = _cause(exc, lambda e: type(e).__name__ == "NameResolutionError" or "Name or service not known" in str(e))
-    return "no such host" if unknown_host is not None else None
-
-
 def _status_text(response: requests.Response) -> str:
     return f"{response.status_code} {response.reason or ''}".strip()
 
@@ -433,16 +410,3 @@ def _sent_path(url: str) -> tuple[str, str]:
     """Path and query of `url` as requests sends it (quoted, internationalised)."""
     parts = urlsplit(str(requests.Request("GET", url).prepare().url))
     return parts.path or "/", parts.query
-
-
-def _transport_reason(exc: BaseException | None) -> str:
-    """A short, URL-free description of a connection-level failure."""
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "the request timed out (request_timeout)"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the connection broke mid-response (truncated body)"
-    if isinstance(exc, requests.exceptions.ContentDecodingError):
-        return "the response body could not be decoded"
-    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return "the connection failed or was reset"
-    return type(exc).__name__ if exc else "unknown failure"

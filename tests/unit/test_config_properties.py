@@ -10,13 +10,24 @@ from __future__ import annotations
 import copy
 import typing as t
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tap_lms import redaction
 from tap_lms.errors import APIRequestError, ConfigurationError
 from tap_lms.options import OPTION_ROWS
 from tap_lms.streams import stream_class
 from tap_lms.tap import TapLMS
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _secrets_restored():
+    """The secrets these examples register are masked process-wide: forget them after the module."""
+    saved = redaction._secrets
+    yield
+    redaction._secrets = saved
+
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),

@@ -13,12 +13,22 @@ import json
 import logging
 from urllib.parse import quote, quote_plus
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tap_lms import redaction
 from tap_lms.errors import TapLMSError
 from tap_lms.http.bounds import body_preview
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _secrets_restored():
+    """The secrets these examples register are masked process-wide: forget them after the module."""
+    saved = redaction._secrets
+    yield
+    redaction._secrets = saved
+
 
 SECRETS = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="*.") | st.sampled_from([" ", "\t"]),
