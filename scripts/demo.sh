@@ -12,11 +12,20 @@ PGDATA_DIR=${DEMO_PGDATA:-.demo/pgdata}
 DEMO_DIR=$(dirname "$PGDATA_DIR")
 mkdir -p "$DEMO_DIR"
 # One demo at a time: a second one would share the database, the sandbox's data and the run log.
-exec 9>"$DEMO_DIR/demo.lock"
-if ! flock -n 9; then
-  echo "demo: another 'make demo' is running (lock $DEMO_DIR/demo.lock); wait for it to finish" >&2
-  exit 1
+# mkdir is atomic everywhere (flock is not on macOS); the lock holds the owner's pid, so a lock left by a
+# demo that was killed (its pid gone) is taken over instead of blocking every later run.
+lock="$DEMO_DIR/demo.lock"
+if ! mkdir "$lock" 2>/dev/null; then
+  owner=$(cat "$lock/pid" 2>/dev/null || true)
+  if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
+    echo "demo: another 'make demo' is running (pid $owner); wait for it to finish" >&2
+    exit 1
+  fi
+  rm -rf "$lock"
+  mkdir "$lock" || { echo "demo: cannot take the lock $lock" >&2; exit 1; }
 fi
+echo $$ > "$lock/pid"
+trap 'rm -rf "$lock"' EXIT
 run_number=$(( $(cat "$DEMO_DIR/runs" 2>/dev/null || echo 0) + 1 ))
 echo "$run_number" > "$DEMO_DIR/runs"
 
@@ -39,7 +48,7 @@ workdir=$(mktemp -d)
 sandbox_pid=""
 cleanup() {
   if [ -n "$sandbox_pid" ]; then kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
-  rm -rf "$workdir"
+  rm -rf "$workdir" "$lock"
 }
 trap cleanup EXIT
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import subprocess
@@ -57,9 +56,11 @@ def test_demo_loads_postgres_and_a_second_run_merges_and_resumes(tmp_path):
 def test_a_second_demo_while_one_runs_refuses_in_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_LMS_", "MELTANO_", "TARGET_"))}
     env["DEMO_PGDATA"] = str(tmp_path / "pgdata")
-    with (tmp_path / "demo.lock").open("w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)  # as a running demo holds it
-        second = subprocess.run(["bash", "scripts/demo.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=60, check=False)
+    lock = tmp_path / "demo.lock"
+    lock.mkdir()  # as a running demo holds it (a directory: mkdir is atomic, and flock is not on macOS)
+    (lock / "pid").write_text(str(os.getpid()))
+    second = subprocess.run(["bash", "scripts/demo.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
     assert second.returncode == 1
-    assert second.stderr.strip().splitlines() == [f"demo: another 'make demo' is running (lock {tmp_path}/demo.lock); wait for it to finish"]
+    assert second.stderr.strip().splitlines() == [f"demo: another 'make demo' is running (pid {os.getpid()}); wait for it to finish"]
+    assert lock.is_dir()  # still the running demo's
