@@ -27,7 +27,8 @@ COMPLETION_PER_COURSE = f"""
 """
 REVENUE_PER_PRODUCT = f"""
     select product_name, count(*) as orders, sum(amount_dollars) as revenue
-    from {SCHEMA}.orders where status = 'complete' and _sdc_deleted_at is null group by product_name order by revenue desc, product_name limit 5
+    from {SCHEMA}.orders where status = 'complete' and _sdc_deleted_at is null
+    group by product_name order by revenue desc, product_name limit 5
 """
 
 
