@@ -87,7 +87,7 @@ echo "demo: meltano --environment=demo run tap-lms target-postgres (full log: $r
 show_tap_lines() {
   local line
   while IFS= read -r line; do
-    if [[ $line =~ \]\ tap-lms\ (.*)$ ]]; then printf '  %s\n' "${BASH_REMATCH[1]}" >&2; fi
+    if [[ $line =~ \]\ tap-lms\ +(.*)$ ]]; then printf '  %s\n' "${BASH_REMATCH[1]}" >&2; fi
   done
 }
 started=$(date +%s)

@@ -33,8 +33,9 @@ def run_timed(
     command: list[str], *, echo: t.Callable[[str, str], None] | None = None, timeout: float = 3600, **popen: t.Any  # noqa: ANN401
 ) -> Timed:
     """Run `command`, reading its stdout and stderr line by line as they come; time the gaps between lines."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)  # noqa: S603
-    assert process.stdout is not None and process.stderr is not None  # noqa: S101 - asked for above
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    if process.stdout is None or process.stderr is None:  # asked for above
+        raise RuntimeError("no pipes")
     selector = selectors.DefaultSelector()
     texts = {"stdout": bytearray(), "stderr": bytearray()}
     pending = {"stdout": b"", "stderr": b""}
@@ -79,7 +80,7 @@ def main() -> None:
         (sys.stdout if name == "stdout" else sys.stderr).write(line + "\n")
 
     timed = run_timed(sys.argv[1:], echo=echo)
-    print(f"\nsilence: the longest was {timed.longest_silence:.2f} s, before: {timed.after.strip()[:120]}",  # noqa: T201
+    print(f"\nsilence: the longest was {timed.longest_silence:.2f} s, before: {timed.after.strip()[:120]}",
           file=sys.stderr)
     sys.exit(timed.returncode)
 

@@ -11,6 +11,7 @@ in an orchestrator's log file.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -275,8 +276,7 @@ class RunReport:
         lines = [f"tap-lms summary: sync {verdict}, {len(rows)} stream(s) in {now - self.started:.1f} s", *map(line, table)]
         for stats in rows:
             lines += [f"  note: {stats.name}: {note}" for note in stats.notes]
-        for stats in rows:
-            lines += [f"  data: {stats.name}: {line}" for line in stats.data]
+        lines += [f"  data: {line}" for line in data_lines(rows)]
         for stats in rows:
             if stats.error and not (error_follows and stats.error == failure):
                 lines.append(f"  failed: {stats.name}: {stats.error}")
@@ -292,6 +292,28 @@ class RunReport:
 
 #: The report of the last tap created in this process, for the CLI to print at the end.
 LAST_RUN: RunReport | None = None
+
+
+#: A coercion line: `field 'created_at': an empty date; set to null (e.g. ''), in 24 records`.
+_FIELD_LINE = re.compile(r"^(?P<what>field '[^']*': .*?), in (?P<count>[\d,]+) records?$")
+
+
+def data_lines(rows: t.Iterable[StreamStats]) -> list[str]:
+    """What the data was like, once: the same field and finding in several streams is one line, with their counts."""
+    grouped: dict[str, list[tuple[str, int]]] = {}
+    other: list[str] = []
+    for stats in rows:
+        for line in stats.data:
+            found = _FIELD_LINE.match(line)
+            if found is None:
+                other.append(f"{stats.name}: {line}")
+            else:
+                grouped.setdefault(found["what"], []).append((stats.name, int(found["count"].replace(",", ""))))
+    lines = []
+    for what, counts in grouped.items():
+        where = ", ".join(f"{name} {count:,}" for name, count in sorted(counts, key=lambda pair: -pair[1]))
+        lines.append(f"{what}, in {_count(sum(count for _, count in counts), 'record')} ({where})")
+    return lines + other
 
 
 def _count(number: int, noun: str) -> str:

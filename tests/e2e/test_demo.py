@@ -11,6 +11,7 @@ import pytest
 from helpers import ROOT
 
 from sandbox import postgres
+from scripts.silence import Timed, run_timed
 
 pytestmark = pytest.mark.e2e
 
@@ -22,14 +23,17 @@ def test_demo_loads_postgres_and_a_second_run_merges_and_resumes(tmp_path):
     env["DEMO_PGDATA"] = str(pgdata)  # not the user's .demo/
     env["MELTANO_STATE_BACKEND_URI"] = f"file://{tmp_path}/state"
 
-    def demo() -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["bash", "scripts/demo.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
-        )
+    def demo() -> Timed:
+        return run_timed(["bash", "scripts/demo.sh"], cwd=ROOT, env=env, timeout=900)
 
     try:
         first = demo()
         assert first.returncode == 0, first.stderr[-3000:]
+        # A run you can watch: the tap's progress on the terminal as it runs, never silent for longer than
+        # progress_interval (5 s) and a second; the data's findings once, in the summary.
+        assert "  tap-lms: progress: enrollments " in first.stderr and "  tap-lms summary: sync finished" in first.stderr
+        assert first.longest_silence <= 6.0, (first.longest_silence, first.after)
+        assert "  data: field 'created_at': an empty date" in first.stderr and "warning" not in first.stderr.lower()
         assert "tap-lms demo: 12,255 rows in 11 PostgreSQL tables (schema lms)" in first.stdout
         assert "  enrollments    6,000" in first.stdout and "  reviews          700" in first.stdout
         assert "duplicate ids: 0" in first.stdout

@@ -89,9 +89,24 @@ def test_what_the_data_was_like_is_said_once_in_the_summary(tmp_path, fresh_sand
     lines = run.stderr.splitlines()
     kept = [line for line in lines if "'seats_available': is not in the schema" in line]
     empty = [line for line in lines if "'created_at': an empty date" in line]
-    assert kept == ["  data: groups: field 'seats_available': is not in the schema; kept in '_extra_fields', in 2 records"]
-    assert len(empty) == 1 and empty[0].startswith("  data: groups: ")  # counted: "in N records"
+    assert kept == ["  data: field 'seats_available': is not in the schema; kept in '_extra_fields', in 2 records (groups 2)"]
+    assert len(empty) == 1 and empty[0].startswith("  data: field 'created_at': an empty date")
     assert not [line for line in lines if "warning" in line.lower()], run.stderr  # no per-stream warning first
+
+
+def test_the_same_finding_in_several_streams_is_one_data_line():
+    report = RunReport(interval=0, write=lambda _line: None)
+    for name, count in (("users", 86), ("orders", 76)):
+        stats = report.stream(name)
+        stats.started = 0.0
+        stats.data += [f"field 'created_at': an empty date; set to null (e.g. ''), in {count} records",
+                       "3 record(s) read twice in one pass were written once"]
+    data = [line for line in report.summary_lines() if line.startswith("  data: ")]
+    assert data == [
+        "  data: field 'created_at': an empty date; set to null (e.g. ''), in 162 records (users 86, orders 76)",
+        "  data: users: 3 record(s) read twice in one pass were written once",
+        "  data: orders: 3 record(s) read twice in one pass were written once",
+    ]
 
 
 def test_reconciliation_appears_in_the_summary(tmp_path, fresh_sandbox):
