@@ -153,6 +153,9 @@ def _report(url: str, results: dict[str, dict], wall: float, definitions: object
     total = sum(found.get("seconds", 0) for found in results.values())
     print(f"\nwall time {wall:.1f} s for {len(results)} sites; their runs add up to {total:.1f} s "
           f"(state in Meltano's system database on PostgreSQL: {len(states)} state ids)")
+    print(f'Connect: psql "{postgres.libpq_uri(url)}"   (select * from north.enrollments; select * from state)')
+    if "host=" in url:
+        print(f"Stop:    .venv/bin/python -m sandbox.postgres stop --pgdata {url.rsplit('host=', 1)[1]}")
     if failed:
         print(f"sites-demo: {failed} site(s) failed after their retries; the others loaded", file=sys.stderr)
     return 1 if failed else 0
