@@ -8,8 +8,6 @@ or an API that stays down is not a bug in the tap, so those end here in a single
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import sys
 import traceback
@@ -19,44 +17,20 @@ import requests
 import simplejson  # the SDK reads --catalog and --state with it
 from singer_sdk import exceptions as sdk_errors
 
-from tap_lms import console, progress, redaction, settings
+from tap_lms import console, redaction
 from tap_lms.errors import ConfigurationError, TapLMSError
+from tap_lms.invocation import Invocation
 from tap_lms.tap import TapLMS
-
-#: glibc's `M_MMAP_THRESHOLD`: blocks this large go straight to (and back to) the system.
-_M_MMAP_THRESHOLD, _LARGE_BLOCK = -3, 4 * 2**20
-#: glibc's `M_TRIM_THRESHOLD`: free memory kept at the top of the heap before it is given back.
-_M_TRIM_THRESHOLD = -1
-
-
-def return_large_blocks() -> None:
-    """Keep blocks of 4 MB and more out of the heap, so memory freed after a huge page goes back to the system.
-
-    glibc raises its mmap threshold each time such a block is freed; large pages
-    then stay in per-thread heaps and resident memory grows with every worker
-    thread (measured: 426 MB instead of 248 MB against eleven streams of 15 MB
-    pages). A fixed threshold keeps peak memory bounded; pages of normal size stay
-    below it. Fixing it also fixes the trim threshold at glibc's 128 KB, and the
-    heap was then shrunk and grown again for every page (measured: twice the
-    system time of a sync); it is set to twice the block size, as glibc's own
-    adjustment would.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, _LARGE_BLOCK)
-        libc.mallopt(_M_TRIM_THRESHOLD, 2 * _LARGE_BLOCK)
 
 
 def main() -> None:
     """Run the tap's command line; after a sync, write its summary, then any error line last."""
-    return_large_blocks()
+    redaction.install()
+    invocation = Invocation()
     error: TapLMSError | None = None
     code: int | str | None = 0
     try:
-        sys.argv[1:] = check_input_files(_take_strict(sys.argv[1:]))
-        TapLMS.cli()
+        TapLMS.cli(check_input_files(sys.argv[1:]), obj=invocation)
     except TapLMSError as exc:
         error, code = exc, exc.exit_code
     except (sdk_errors.MappingError, sdk_errors.ConfigurationError) as exc:  # stream_maps, flattening
@@ -74,23 +48,15 @@ def main() -> None:
         sys.stderr.write(redaction.redact(traceback.format_exc()))
         code = 1
     sys.stdout.flush()
-    if progress.LAST_RUN is not None:
+    if invocation.report is not None:
         stopped = f"stopped by signal (exit {code})" if isinstance(code, int) and code > 128 else None
-        progress.LAST_RUN.print_summary(failure=str(error) if error else stopped, error_follows=error is not None)
+        invocation.report.print_summary(failure=str(error) if error else stopped, error_follows=error is not None)
     if error is not None:
         console.report_error(str(error))
     sys.exit(code)
 
 
 _INPUT_FILES = {"--config": "config", "--catalog": "catalog", "--state": "state"}
-
-
-def _take_strict(args: list[str]) -> list[str]:
-    """`--strict` (tap-lms's own option): the `strict` setting for this run, whatever the config says."""
-    if "--strict" not in args:
-        return args
-    settings.STRICT_FROM_COMMAND_LINE = True
-    return [arg for arg in args if arg != "--strict"]
 
 
 def check_input_files(args: list[str]) -> list[str]:

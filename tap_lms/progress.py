@@ -290,10 +290,6 @@ class RunReport:
             self.write("\n".join(self.summary_lines(failure, error_follows=error_follows)))
 
 
-#: The report of the last tap created in this process, for the CLI to print at the end.
-LAST_RUN: RunReport | None = None
-
-
 #: A coercion line: `field 'created_at': an empty date; set to null (e.g. ''), in 24 records`.
 _FIELD_LINE = re.compile(r"^(?P<what>field '[^']*': .*?), in (?P<count>[\d,]+) records?$")
 

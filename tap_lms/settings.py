@@ -29,9 +29,6 @@ from tap_lms.errors import ConfigurationError
 from tap_lms.records.coercion import number_from_text
 from tap_lms.redaction import register_secret
 
-#: Set by the `--strict` command-line option: records without a usable key stop the sync.
-STRICT_FROM_COMMAND_LINE = False
-
 #: The LMS API's published limit: the pace of a sync whose settings and API say nothing else.
 DEFAULT_REQUESTS_PER_MINUTE = 120
 
@@ -73,7 +70,7 @@ class Settings:
     emit_activate_version_messages: bool = False
 
     @classmethod
-    def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
+    def from_config(cls, config: t.Mapping[str, t.Any], *, strict: bool = False) -> Settings:
         """The settings in a config that `apply_defaults` filled (and, before a sync, `validate_settings` passed).
 
         Whole numbers are read as `int` where the setting is an integer (JSON Schema
@@ -87,7 +84,7 @@ class Settings:
             if f.type == "int" and isinstance(value, float) and value.is_integer():
                 value = int(value)
             values[f.name] = value
-        if STRICT_FROM_COMMAND_LINE:
+        if strict:  # `--strict` on the command line
             values["strict"] = True
         return cls(**values)
 

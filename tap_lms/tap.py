@@ -10,7 +10,7 @@ from functools import cached_property
 import click
 import requests
 
-from tap_lms import progress, redaction
+from tap_lms import redaction
 from tap_lms.config import SourceSpec, load_source
 from tap_lms.config.resources import ResourceSpec, in_dependency_order
 from tap_lms.console import plain_console_logging
@@ -19,6 +19,7 @@ from tap_lms.http.api_client import ApiClient
 from tap_lms.http.auth import build_auth
 from tap_lms.http.ratelimit import RequestGate
 from tap_lms.http.transport import DeadlineAdapter, origin
+from tap_lms.invocation import Invocation
 from tap_lms.output import BufferedSingerWriter
 from tap_lms.progress import RunReport
 from tap_lms.records.inference import UNKNOWN, infer_schema
@@ -33,8 +34,6 @@ from tap_lms.sync.stream import LMSStream
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
-redaction.install()
-
 _UNREACHABLE = "FAILED, not reachable"
 
 
@@ -47,6 +46,11 @@ class TapLMS(SDKTap):
     config_jsonschema = copy.deepcopy(SETTINGS_SCHEMA)
     message_writer_class = BufferedSingerWriter
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Mask secrets in every log record from the start: the SDK logs while it reads the config."""
+        redaction.install()
+        super().__init__(*args, **kwargs)
+
     def settings_checked(self) -> None:
         """The SDK's METRIC lines: kept, but `metrics_log_level: WARNING` quiets them."""
         logging.getLogger("singer_sdk.metrics").setLevel(str(self.settings.metrics_log_level).upper())
@@ -54,14 +58,14 @@ class TapLMS(SDKTap):
     @cached_property
     def settings(self) -> Settings:
         """The settings, typed, defaults filled in: what the rest of the tap reads instead of the config dict."""
-        return Settings.from_config(self.config)
+        return Settings.from_config(self.config, strict=Invocation.current().strict)
 
 
     @cached_property
     def report(self) -> RunReport:
         """This run's progress lines and closing summary (the CLI prints the summary)."""
         report = RunReport(interval=float(self.settings.progress_interval))
-        progress.LAST_RUN = report
+        Invocation.current().report = report
         return report
 
     @cached_property
@@ -163,6 +167,7 @@ class TapLMS(SDKTap):
                 ["--strict"],
                 is_flag=True,
                 expose_value=False,
+                callback=Invocation.take_strict,
                 help="Stop the sync on a record without a usable primary key (by default it is left out, counted and named).",
             )
         )

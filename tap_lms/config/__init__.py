@@ -44,8 +44,6 @@ class SourceSpec:
     #: The client's `auth` entry (dlt's form); None: no credentials.
     auth: dict[str, t.Any] | None
     resources: list[ResourceSpec] = field(default_factory=list)
-    #: A `client` object was given: a dlt config, read as dlt reads it.
-    from_dlt: bool = False
 
     @property
     def uses_builtins(self) -> bool:
@@ -107,7 +105,6 @@ def _from_client(settings: Settings, client: t.Any) -> SourceSpec:  # noqa: ANN4
         base_url=str(base_url or ""),
         headers={**settings.headers, **{str(k): _header_value(v) for k, v in headers.items()}},
         auth=auth,
-        from_dlt=True,
     )
     defaults = _defaults(settings.resource_defaults)
     for position, entry in enumerate(_entries(settings.resources), 1):

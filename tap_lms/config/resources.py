@@ -21,12 +21,12 @@ from tap_lms.config.options import ENDPOINT_KEYS, ENTRY_KEYS, refuse_unsupported
 from tap_lms.errors import ConfigurationError
 from tap_lms.http.actions import ResponseAction, parse_actions
 from tap_lms.paging import build_paginator
-from tap_lms.paging.base import Paginator, SinglePagePaginator
 from tap_lms.records.columns import columns_schema
 from tap_lms.schemas import load_schema
 
 if t.TYPE_CHECKING:
     from tap_lms.config.builtins import BuiltinStream
+    from tap_lms.paging.base import Paginator
 
 _NAME = re.compile(r"^[A-Za-z_][\w\-]*$")
 _SINGLE_ENTITY = re.compile(r"\{([a-zA-Z0-9.\-_]+)\}")
@@ -246,11 +246,6 @@ def _with_included(name: str, templates: EndpointTemplates, include: t.Any) -> E
     return EndpointTemplates(
         templates.path, templates.params, templates.headers, templates.json, templates.data, link, templates.uses_incremental
     )
-
-
-def single_page_prototype() -> Paginator:
-    """A one-page paginator (for sampling the first page without a config)."""
-    return SinglePagePaginator()
 
 
 def in_dependency_order(specs: t.Sequence[ResourceSpec]) -> list[ResourceSpec]:

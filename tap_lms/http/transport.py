@@ -72,14 +72,6 @@ def origin(url: str) -> Origin:
     return scheme, parts.host.lower(), parts.port or _DEFAULT_PORTS[scheme]
 
 
-def same_origin(url: str, base: str) -> bool:
-    """Whether `url` certainly goes to the origin of `base`: the only place credentials may go."""
-    try:
-        return origin(url) == origin(base)
-    except UnsafeURL:
-        return False
-
-
 def show_origin(url: str) -> str:
     """An origin as a person reads it (never a path or query, where a key could be); `(unparsable URL)` if none."""
     try:

@@ -98,10 +98,6 @@ class PageView:
         values = find_values(self.body, path)
         return values[0] if values else None
 
-    def has_value_at(self, path: str) -> bool:
-        """Whether `path` finds anything in the body."""
-        return bool(find_values(self.body, path))
-
 
 class Paginator:
     """Base of every kind: the first request as given, no later page, no totals."""

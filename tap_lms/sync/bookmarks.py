@@ -43,14 +43,21 @@ class PassBounds:
     window: Window | None
 
 
-class BookmarkHost(t.Protocol):
-    """What `Bookmarks` reads of its stream: the SDK's replication settings and state."""
+class StreamBasics(t.Protocol):
+    """What every part a stream holds reads of it: its resource, its name, the run it belongs to."""
 
     @property
     def spec(self) -> ResourceSpec: ...  # noqa: D102
 
     @property
     def name(self) -> str: ...  # noqa: D102
+
+    @property
+    def runtime(self) -> Runtime: ...  # noqa: D102
+
+
+class BookmarkHost(StreamBasics, t.Protocol):
+    """What `Bookmarks` reads of its stream: the SDK's replication settings and state."""
 
     @property
     def replication_key(self) -> str | None: ...  # noqa: D102
@@ -63,9 +70,6 @@ class BookmarkHost(t.Protocol):
 
     @property
     def replication_method(self) -> str: ...  # noqa: D102
-
-    @property
-    def runtime(self) -> Runtime: ...  # noqa: D102
 
     def get_context_state(self, context: Context | None) -> dict: ...  # noqa: D102
 

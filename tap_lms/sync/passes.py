@@ -30,13 +30,14 @@ from tap_lms.records.incremental import CursorError
 from tap_lms.records.page import NotRecords, Page, missing_selector, page_records
 from tap_lms.records.selectors import detect_selector
 from tap_lms.records.text import clean_strings
+from tap_lms.sync.read_ahead import PlannerHost
 
 #: A page may hold this many times the page size the tap asked for (an API may round up); more is refused.
 RECORDS_PER_PAGE_FACTOR = 10
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator
     from concurrent.futures import Future
 
     from singer_sdk.helpers.types import Context
@@ -48,28 +49,17 @@ if t.TYPE_CHECKING:
     from tap_lms.records.coercion import RecordCoercer
     from tap_lms.records.growth import SchemaGrowth
     from tap_lms.records.incremental import Window
-    from tap_lms.runtime import Runtime
-    from tap_lms.sync.bookmarks import Bookmarks
     from tap_lms.sync.prefetch import ReadAhead
     from tap_lms.sync.read_ahead import ReadAheadPlanner
 
 
-class PassHost(t.Protocol):
+class PassHost(PlannerHost, t.Protocol):
     """What a pass asks of its stream: what lasts longer than one pass."""
 
     selector_confirmed: bool
 
     @property
-    def spec(self) -> ResourceSpec: ...  # noqa: D102
-
-    @property
-    def name(self) -> str: ...  # noqa: D102
-
-    @property
     def logger(self) -> logging.Logger: ...  # noqa: D102
-
-    @property
-    def bookmarks(self) -> Bookmarks: ...  # noqa: D102
 
     @property
     def read_ahead(self) -> ReadAheadPlanner: ...  # noqa: D102
@@ -81,9 +71,6 @@ class PassHost(t.Protocol):
     def growth(self) -> SchemaGrowth | None: ...  # noqa: D102
 
     @property
-    def runtime(self) -> Runtime: ...  # noqa: D102
-
-    @property
     def stats(self) -> StreamStats: ...  # noqa: D102
 
     @property
@@ -91,11 +78,6 @@ class PassHost(t.Protocol):
 
     @property
     def identity_keys(self) -> list[str]: ...  # noqa: D102
-
-    @property
-    def child_streams(self) -> Sequence[t.Any]: ...  # noqa: D102
-
-    def fetch(self, context: Context | None, request: PageRequest, *, parse_now: bool = True) -> Fetched: ...  # noqa: D102
 
     def page_started(self, fetched: Fetched) -> None: ...  # noqa: D102
 

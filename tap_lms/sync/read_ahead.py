@@ -13,6 +13,7 @@ import datetime as dt
 import typing as t
 from functools import partial
 
+from tap_lms.sync.bookmarks import StreamBasics
 from tap_lms.sync.prefetch import ReadAhead, charged
 
 if t.TYPE_CHECKING:
@@ -24,24 +25,14 @@ if t.TYPE_CHECKING:
     from tap_lms.config.resources import ResourceSpec
     from tap_lms.http.api_client import Fetched
     from tap_lms.paging.base import PageRequest, PageView, Paginator
-    from tap_lms.runtime import Runtime
     from tap_lms.sync.bookmarks import Bookmarks
 
 
-class PlannerHost(t.Protocol):
+class PlannerHost(StreamBasics, t.Protocol):
     """What `ReadAheadPlanner` asks of its stream."""
 
     @property
-    def spec(self) -> ResourceSpec: ...  # noqa: D102
-
-    @property
-    def name(self) -> str: ...  # noqa: D102
-
-    @property
     def bookmarks(self) -> Bookmarks: ...  # noqa: D102
-
-    @property
-    def runtime(self) -> Runtime: ...  # noqa: D102
 
     @property
     def child_streams(self) -> Sequence[t.Any]: ...  # noqa: D102
