@@ -68,3 +68,26 @@ def test_a_second_demo_while_one_runs_refuses_in_one_line(tmp_path):
     assert second.returncode == 1
     assert second.stderr.strip().splitlines() == [f"demo: another 'make demo' is running (pid {os.getpid()}); wait for it to finish"]
     assert lock.is_dir()  # still the running demo's
+
+
+def test_a_lock_left_by_a_killed_demo_is_taken_over_and_released(tmp_path):
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a demo killed without cleaning up: its pid no longer runs
+    lock = tmp_path / "demo.lock"
+    lock.mkdir()
+    (lock / "pid").write_text(str(gone.pid))
+    venv = tmp_path / "venv" / "bin"  # stand-ins that fail at the first real step, once the lock is taken
+    venv.mkdir(parents=True)
+    (venv / "meltano").write_text("#!/bin/sh\nexit 0\n")
+    (venv / "python").write_text('#!/bin/sh\ncase "$*" in *sandbox.postgres*) echo "stand-in: no PostgreSQL" >&2; exit 3;; esac\nexit 0\n')
+    for name in ("meltano", "python"):
+        (venv / name).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_LMS_", "MELTANO_", "TARGET_"))}
+    env["DEMO_PGDATA"] = str(tmp_path / "pgdata")
+    env["VENV"] = os.path.relpath(venv.parent, ROOT)
+    run = subprocess.run(["bash", "scripts/demo.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert run.returncode != 0
+    assert "another 'make demo' is running" not in run.stderr
+    assert "stand-in: no PostgreSQL" in run.stderr  # the demo went past the lock
+    assert not lock.exists()  # and gave it back when it ended
