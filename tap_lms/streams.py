@@ -45,6 +45,8 @@ def stream_class(spec: ResourceSpec, schema: dict, *, keep_unknown: bool = True)
         "primary_keys": list(spec.key_properties),
         "schema": schema,
         "child_context_fields": {},
+        # dlt's `selected: false`: read for its children, written only when a catalog selects it.
+        "selected_by_default": spec.selected,
     }
     if incremental is not None and incremental.keeps_bookmark:
         attributes["replication_key"] = incremental.cursor_path

@@ -52,6 +52,8 @@ class IncrementalSpec:
     range_start: str = "closed"
     range_end: str = "open"
     on_missing: str = "raise"
+    #: `asc` or `desc`: the API lists records in cursor order, so a pass ends after the first page past the window.
+    row_order: str | None = None
     lag: float | None = None
     #: The built-in stream's own filter: the LMS API's format, a second of overlap before `start_date`.
     builtin: bool = False
@@ -133,6 +135,7 @@ def _spec(owner: str, options: dict[str, t.Any], *, builtin: bool) -> Incrementa
         range_start=options.get("range_start") or "closed",
         range_end=options.get("range_end") or "open",
         on_missing=options.get("on_cursor_value_missing") or "raise",
+        row_order=options.get("row_order"),
         lag=float(lag) if lag is not None else None,
         builtin=builtin,
     )

@@ -99,6 +99,7 @@ class Window:
         range_start: str = "closed",
         range_end: str = "open",
         on_missing: str = "raise",
+        row_order: str | None = None,
     ) -> None:
         self.cursor = cursor
         self.start, self.end = start, end
@@ -106,6 +107,9 @@ class Window:
         self.start_open = range_start == "open"
         self.end_closed = range_end == "closed"
         self.on_missing = on_missing
+        self.row_order = row_order
+        #: A record past the window's far end in the API's order (`row_order`): as in dlt, no page after this one.
+        self.passed = False
         self._start_moment = parse_timestamp(start) if start_is_bookmark else None
 
     def keep(self, record: dict) -> bool:
@@ -119,10 +123,12 @@ class Window:
         if self.start is not None:
             low = self._compare(value, self.start, as_moment=self._start_moment is not None)
             if low < 0 or (low == 0 and self.start_open):
+                self.passed |= self.row_order == "desc"
                 return False
         if self.end is not None:
             high = self._compare(value, self.end, as_moment=False)
             if high > 0 or (high == 0 and not self.end_closed):
+                self.passed |= self.row_order == "asc"
                 return False
         return True
 

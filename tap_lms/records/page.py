@@ -11,7 +11,7 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_lms.records.selectors import is_jsonpath, select_records, select_value
+from tap_lms.records.selectors import holds_records, is_jsonpath, select_records, select_value
 
 
 def _now() -> dt.datetime:
@@ -51,10 +51,24 @@ def page_records(body: t.Any, selector: str, *, expect_list: bool = False) -> li
     return records
 
 
-def missing_selector(body: t.Any, selector: str) -> str:  # noqa: ANN401
-    """Why `selector` found nothing, naming what the body has instead."""
+def missing_selector(body: t.Any, selector: str) -> str | None:  # noqa: ANN401
+    """Why `selector` found nothing, naming what the body has instead; None when nothing is simply an empty page.
+
+    dlt reads a page whose selector finds nothing as an empty page, and so does
+    tap-lms, with one exception: a dotted path that is not there while the body
+    holds records elsewhere is a mistake in the config, said before anything is
+    written. A JSONPath may rightly match nothing (a filter, `[*]` over an empty list).
+    """
+    if is_jsonpath(selector):
+        return None
     keys = ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
     return f"no '{selector}' in the response; it has: {keys or 'nothing'} (check the data_selector)"
+
+
+def wrong_selector(body: t.Any, selector: str) -> str | None:  # noqa: ANN401
+    """Why `selector` is certainly wrong for `body` (it finds nothing, the records are elsewhere), or None."""
+    reason = missing_selector(body, selector)
+    return reason if reason is not None and holds_records(body) else None
 
 
 def kind_of(value: t.Any) -> str:  # noqa: ANN401

@@ -8,6 +8,7 @@ once or more per page, and skip the JSONPath parser entirely. A resource with no
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from singer_sdk.helpers.jsonpath import extract_jsonpath
@@ -23,9 +24,17 @@ NON_RECORD_KEYS = frozenset({"meta", "metadata", "pagination", "links", "extras"
 _DETECT_DEPTH = 3
 
 
+#: A step of a dotted path that dlt's JSONPath parser reads as a plain key, as a direct walk does.
+_PLAIN_STEP = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def is_jsonpath(selector: str) -> bool:
-    """True for selectors written in JSONPath rather than as a dotted path."""
-    return selector.startswith("$") or any(ch in selector for ch in "[]*")
+    """True unless `selector` is a dotted path of plain keys (`meta.pagination.total`), walked directly.
+
+    Everything else (`$...`, quoted keys such as `'@odata.nextLink'`, `a..b`, `list.0`)
+    goes to the JSONPath parser dlt itself uses, so it finds exactly what dlt finds.
+    """
+    return not all(_PLAIN_STEP.fullmatch(step) for step in selector.split("."))
 
 
 def find_values(body: t.Any, path: str) -> list[t.Any]:  # noqa: ANN401
@@ -34,12 +43,9 @@ def find_values(body: t.Any, path: str) -> list[t.Any]:  # noqa: ANN401
         return list(extract_jsonpath(path, body))
     node = body
     for step in path.split("."):
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
-            node = node[int(step)]
-        else:
+        if not (isinstance(node, dict) and step in node):
             return []
+        node = node[step]
     return [node]
 
 
@@ -76,6 +82,14 @@ def detect_selector(body: t.Any) -> str:  # noqa: ANN401
         if path[-1] in RECORD_KEYS and path[-1] not in NON_RECORD_KEYS:
             return ".".join(path)
     return ".".join(lists[0]) if lists else "$"
+
+
+def holds_records(body: t.Any) -> bool:  # noqa: ANN401
+    """Whether `body` has a non-empty list of objects where dlt would look for records."""
+    if isinstance(body, list):
+        return any(isinstance(item, dict) for item in body)
+    found = select_value(body, detect_selector(body)) if isinstance(body, dict) else MISSING
+    return isinstance(found, list) and any(isinstance(item, dict) for item in found)
 
 
 def _collect_lists(node: dict, path: tuple[str, ...], found: list[tuple[str, ...]]) -> None:

@@ -157,6 +157,7 @@ class Bookmarks:
             range_start=spec.range_start,
             range_end=spec.range_end,
             on_missing=spec.on_missing,
+            row_order=spec.row_order,
         )
         return PassBounds(params, _placeholders(sent, spec), window)
 

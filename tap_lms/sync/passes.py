@@ -22,12 +22,12 @@ from tap_lms.config.templates import render
 from tap_lms.errors import APIRequestError, TapLMSError
 from tap_lms.paging import PageView, PaginationError, detect_paginator
 from tap_lms.paging.base import PageRequest
-from tap_lms.paging.guards import PassGuard
+from tap_lms.paging.guards import PassGuard, RepeatedPageError
 from tap_lms.paging.numbered import PageNumberPaginator
 from tap_lms.records.growth import variant_value
 from tap_lms.records.identity import RecordIdentity
 from tap_lms.records.incremental import CursorError
-from tap_lms.records.page import NotRecords, Page, missing_selector, page_records
+from tap_lms.records.page import NotRecords, Page, missing_selector, page_records, wrong_selector
 from tap_lms.records.selectors import detect_selector
 from tap_lms.records.text import clean_strings
 from tap_lms.sync.read_ahead import PlannerHost
@@ -205,10 +205,14 @@ class Pass:
         if records is not None:
             stream.selector_confirmed = True
             return records
+        # The built-in API always sends its list: a page without it is wrong whatever else it holds.
+        judge = missing_selector if stream.spec.builtin is not None else wrong_selector
+        wrong = None if stream.selector_confirmed else judge(fetched.body, selector)
+        if wrong is not None:
+            raise self._error(fetched.shown, wrong)
         reason = missing_selector(fetched.body, selector)
-        if not stream.selector_confirmed:
-            raise self._error(fetched.shown, reason)
-        stream.warn_once(f"{reason}: read as an empty page (as dlt does)")
+        if reason is not None:
+            stream.warn_once(f"{reason}: read as an empty page (as dlt does)")
         return []
 
     def _prepare(self, raw: list[dict], fetched: Fetched) -> tuple[list[dict], int, int]:
@@ -284,11 +288,23 @@ class Pass:
         try:
             following = paginator.next(view)
             self.guard.after_page(view.record_count, considered, unseen, has_next=following is not None)
+        except RepeatedPageError as exc:
+            if self.start.paginator is not None:  # declared: the API does not page as the config says
+                raise self._error(fetched.shown, str(exc)) from None
+            # Detected, as dlt detects it: dlt reads the same records again; they are written once, and said.
+            stream.warn_once(f"{fetched.shown}: {exc.args[0].replace('; stopped instead of looping', '')}: read as dlt "
+                             f"reads it, no more pages (declare the paginator to read every page)")
+            return None
         except PaginationError as exc:
             raise self._error(fetched.shown, str(exc)) from None
         if paginator.warning:
             stream.logger.warning("Stream '%s': %s", stream.name, paginator.warning)
             paginator.warning = None
+        window = self.start.window
+        if following is not None and window is not None and window.passed and stream.spec.parent is None:
+            # dlt closes a resource (not a child) once a record is past the window in the API's `row_order`.
+            stream.logger.info("Stream '%s': a record past the incremental window (row_order): no more pages", stream.name)
+            return None
         return following
 
     def _check_page_size(self, paginator: Paginator | None, count: int, fetched: Fetched) -> None:

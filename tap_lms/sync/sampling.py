@@ -14,7 +14,7 @@ import typing as t
 from dataclasses import dataclass
 
 from tap_lms.errors import APIRequestError
-from tap_lms.records.page import NotRecords, missing_selector, page_records
+from tap_lms.records.page import NotRecords, page_records, wrong_selector
 from tap_lms.records.selectors import detect_selector
 from tap_lms.sync.passes import add_parent_values
 
@@ -86,7 +86,9 @@ def first_page(stream: LMSStream, context: dict | None) -> tuple[list[dict], str
     except NotRecords as exc:
         raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=str(exc)) from None
     if records is None:
-        reason = missing_selector(fetched.body, selector)
-        raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=reason)
+        wrong = wrong_selector(fetched.body, selector)
+        if wrong is not None:
+            raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=wrong)
+        records = []  # read as an empty page, as dlt reads it
     add_parent_values(stream.spec, records, context)
     return records, fetched.shown

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import typing as t
 from functools import cached_property
 
@@ -53,6 +54,11 @@ class LMSStream(SDKStream):
     selector_confirmed = False
     #: The pass being read (its page's records are the ones the SDK is writing).
     current_pass: Pass | None = None
+
+    @cached_property
+    def _parent_values_read(self) -> set[str]:
+        """The parent values (as JSON) whose pass this run has read."""
+        return set()
 
     # --- what the SDK asks of a REST stream -----------------------------------
 
@@ -205,7 +211,19 @@ class LMSStream(SDKStream):
                 writer.write_pending()  # the page's lines now: queued lines must not pile up across pages
 
     def request_pages(self, context: Context | None) -> t.Iterator[Page]:
-        """Every page of the stream for `context`, in order, each fetched once, its records ready to write."""
+        """Every page of the stream for `context`, in order, each fetched once, its records ready to write.
+
+        Parent records that give a child the same values (`{resources.enrollments.course_id}`
+        repeats across enrollments) would read the same child list again: dlt yields its
+        records once per parent, tap-lms once per run.
+        """
+        link = self.spec.parent
+        if context is not None and link is not None:
+            values = json.dumps([context.get(key) for key in link.keys], sort_keys=True, default=str)
+            if values in self._parent_values_read:
+                self.logger.debug("Stream '%s': already read for %s", self.name, values)
+                return iter(())
+            self._parent_values_read.add(values)
         self.current_pass = Pass(self, context)
         return self.current_pass.pages()
 
