@@ -219,7 +219,8 @@ class LMSStream(SDKStream):
         """
         link = self.spec.parent
         if context is not None and link is not None:
-            values = json.dumps([context.get(key) for key in link.keys], sort_keys=True, default=str)
+            read = [*link.keys, *link.included.values()]  # what the requests and the records take from the parent
+            values = json.dumps([context.get(key) for key in read], sort_keys=True, default=str)
             if values in self._parent_values_read:
                 self.logger.debug("Stream '%s': already read for %s", self.name, values)
                 return iter(())
