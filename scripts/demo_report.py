@@ -16,15 +16,19 @@ from sandbox.postgres import libpq_uri
 
 SCHEMA = "lms"
 
+# Money and progress are counted over live rows only: a record the LMS deleted stays in its table,
+# marked in _sdc_deleted_at, and must not count (after 88 orders were deleted, revenue has to drop).
+
 COMPLETION_PER_COURSE = f"""
     select course_name, count(*) as enrollments,
            round(100.0 * avg(case when completed then 1 else 0 end), 1) as completed_pct,
            round(100.0 * avg(percentage_completed), 1) as avg_progress_pct
-    from {SCHEMA}.enrollments group by course_name order by completed_pct desc, course_name limit 5
+    from {SCHEMA}.enrollments where _sdc_deleted_at is null group by course_name order by completed_pct desc, course_name limit 5
 """
 REVENUE_PER_PRODUCT = f"""
     select product_name, count(*) as orders, sum(amount_dollars) as revenue
-    from {SCHEMA}.orders where status = 'complete' group by product_name order by revenue desc, product_name limit 5
+    from {SCHEMA}.orders where status = 'complete' and _sdc_deleted_at is null
+    group by product_name order by revenue desc, product_name limit 5
 """
 
 
@@ -61,7 +65,7 @@ def main() -> None:
     print("Enrollments and completion rate, the five courses most often completed:")
     for name, enrollments, done, progress in courses:
         print(f"  {name:<24} {enrollments:>5} enrolled  {done:>5}% completed  {progress:>5}% average progress")
-    print("\nRevenue per product (completed orders), the top five:")
+    print("\nRevenue per product (completed orders, deleted ones left out), the top five:")
     for name, orders, revenue in products:
         print(f"  {name:<24} {orders:>5} orders  ${revenue:>10,.2f}")
 

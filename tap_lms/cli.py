@@ -52,7 +52,7 @@ def main() -> None:
     sys.stdout.flush()
     if invocation.report is not None:
         stopped = f"stopped by signal (exit {code})" if isinstance(code, int) and code > 128 else None
-        invocation.report.print_summary(failure=str(error) if error else stopped)
+        invocation.report.print_summary(failure=str(error) if error else stopped, error_follows=error is not None)
     if error is not None:
         console.report_error(str(error))
     sys.exit(code)

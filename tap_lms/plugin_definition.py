@@ -53,8 +53,9 @@ def settings() -> list[dict[str, t.Any]]:
     return [setting(name, prop) for name, prop in SETTINGS_SCHEMA["properties"].items()]
 
 
-#: Where `meltano add` installs tap-lms from: a clone next to the Meltano project (`--pip-url` to change it).
-PIP_URL = "../tap-lms"
+#: Where `meltano add` installs tap-lms from: a git URL, from anywhere. Meltano expands the variable when it
+#: installs: `https://<git host>/<owner>/tap-lms.git` (with `@v0.1.0` for a tag), or `file:///path/to/a/clone`.
+PIP_URL = "git+${TAP_LMS_GIT_URL}"
 
 
 def definition(pip_url: str = PIP_URL) -> dict[str, t.Any]:

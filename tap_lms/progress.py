@@ -11,6 +11,7 @@ in an orchestrator's log file.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -37,6 +38,8 @@ class StreamStats:
     bookmark: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: What the records themselves were like (empty dates, fields kept in `_extra_fields`, ...): said once, in the summary.
+    data: list[str] = field(default_factory=list)
     #: Records not written as sent: without a usable key (and the first of them), read twice, text replaced.
     keyless: int = 0
     keyless_example: str | None = None
@@ -224,8 +227,12 @@ class RunReport:
             parts.append(f"ETA {_clock_text(remaining)}")
         return ", ".join(parts)
 
-    def summary_lines(self, failure: str | None = None) -> list[str]:
-        """The closing table, totals, notes and, when the run failed, which stream and why."""
+    def summary_lines(self, failure: str | None = None, *, error_follows: bool = False) -> list[str]:
+        """The closing table, totals, notes, what the data was like and, when the run failed, which stream and why.
+
+        With `error_follows`, the failure is said once, by the error line written after the
+        summary: the table marks the stream FAILED, and no `failed:` line repeats the message.
+        """
         now = self._clock()
         rows = sorted(
             (stats for stats in self.streams.values() if stats.started is not None or stats.requests),
@@ -269,16 +276,40 @@ class RunReport:
         lines = [f"tap-lms summary: sync {verdict}, {len(rows)} stream(s) in {now - self.started:.1f} s", *map(line, table)]
         for stats in rows:
             lines += [f"  note: {stats.name}: {note}" for note in stats.notes]
-            if stats.error:
+        lines += [f"  data: {line}" for line in data_lines(rows)]
+        for stats in rows:
+            if stats.error and not (error_follows and stats.error == failure):
                 lines.append(f"  failed: {stats.name}: {stats.error}")
-        if failure and not any(s.error for s in rows):
+        if failure and not error_follows and not any(s.error for s in rows):
             lines.append(f"  failed: {failure}")
         return lines
 
-    def print_summary(self, failure: str | None = None) -> None:
+    def print_summary(self, failure: str | None = None, *, error_follows: bool = False) -> None:
         """Write the summary to stderr, if a sync began (not after --discover, --about or --test)."""
         if any(s.started is not None for s in self.streams.values()):
-            self.write("\n".join(self.summary_lines(failure)))
+            self.write("\n".join(self.summary_lines(failure, error_follows=error_follows)))
+
+
+#: A coercion line: `field 'created_at': an empty date; set to null (e.g. ''), in 24 records`.
+_FIELD_LINE = re.compile(r"^(?P<what>field '[^']*': .*?), in (?P<count>[\d,]+) records?$")
+
+
+def data_lines(rows: t.Iterable[StreamStats]) -> list[str]:
+    """What the data was like, once: the same field and finding in several streams is one line, with their counts."""
+    grouped: dict[str, list[tuple[str, int]]] = {}
+    other: list[str] = []
+    for stats in rows:
+        for line in stats.data:
+            found = _FIELD_LINE.match(line)
+            if found is None:
+                other.append(f"{stats.name}: {line}")
+            else:
+                grouped.setdefault(found["what"], []).append((stats.name, int(found["count"].replace(",", ""))))
+    lines = []
+    for what, counts in grouped.items():
+        where = ", ".join(f"{name} {count:,}" for name, count in sorted(counts, key=lambda pair: -pair[1]))
+        lines.append(f"{what}, in {_count(sum(count for _, count in counts), 'record')} ({where})")
+    return lines + other
 
 
 def _count(number: int, noun: str) -> str:

@@ -82,8 +82,7 @@ class SDKStream(RESTStream):
         try:
             super().sync(context)
         except Exception as exc:
-            for line in self.warnings_at_end():  # what was noticed before the failure is said too
-                self.logger.warning("Stream '%s': %s", self.name, line)
+            self._stats.data += self.warnings_at_end()  # what was noticed before the failure is said too, in the summary
             report.finish(self.name, error=str(exc))
             raise
         if context is None:  # a top-level stream's whole pass, its child streams' passes included
@@ -116,7 +115,7 @@ class SDKStream(RESTStream):
         return False
 
     def pass_complete(self) -> None:
-        """The stream's whole pass is over (for a child, every parent's): its line, its warnings once, its bookmark.
+        """The stream's whole pass is over (for a child, every parent's): its line, what its data was like, its bookmark.
 
         A stream whose records carry this run's version closes the pass with
         ACTIVATE_VERSION: a target that honours it marks the rows of older versions
@@ -126,9 +125,7 @@ class SDKStream(RESTStream):
         self.check_complete()
         if self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
-        for line in self.warnings_at_end():
-            self.logger.warning("Stream '%s': %s", self.name, line)
-            self._stats.notes.append(line)
+        self._stats.data += self.warnings_at_end()  # said once, in the summary's `data:` lines
         state = self.stream_state
         bookmark = state.get("replication_key_value")
         if bookmark is None and state.get("partitions") and self.replication_method == REPLICATION_INCREMENTAL:

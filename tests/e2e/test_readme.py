@@ -2,7 +2,7 @@
 
 A newcomer copies the blocks top to bottom. So does this test: the tracked files are
 copied to a new folder named `tap-lms` (a fresh clone, without `.meltano/` or `output/`;
-the recipe for one's own Meltano project adds the tap from `../tap-lms`), `.venv` there
+the recipe for one's own Meltano project installs the tap from it with git), `.venv` there
 is this test run's virtualenv (what `make demo` or `pip install -e '.[dev]'` built),
 and the blocks run one after the other in one bash process with `set -euo pipefail`.
 Every target-postgres run goes into the test's own database (`TARGET_POSTGRES_*`, which
@@ -48,11 +48,18 @@ def _fresh_copy(target: Path) -> None:
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout.splitlines()
+    copied = []
     for name in listed:
         source = ROOT / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
+            copied.append(name)
+    # A clone is a git repository: the plugin definition's pip_url (git+${TAP_LMS_GIT_URL}) installs from it.
+    git = ["git", "-c", "user.name=readme-test", "-c", "user.email=readme-test@localhost", "-C", str(target)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "--", *copied], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "a fresh clone"], check=True)
     (target / ".venv").symlink_to(sys.prefix)
 
 
@@ -108,6 +115,9 @@ def test_every_readme_block_runs_as_written(tmp_path, warehouse):
             "select table_schema, count(*) from information_schema.tables where table_name = 'courses' group by 1"
         ).fetchall())
     assert loaded == {"lms": 1}  # the recipes loaded into schema lms of the test's database, and nowhere else
-    own_project = sqlite3.connect(tmp_path / "lms-warehouse" / ".meltano" / "meltano.db")
+    own = tmp_path / "lms-warehouse"
+    assert '"stream":"users"' in (own / "dlt-records.jsonl").read_text().replace(" ", "")  # the dlt config via Meltano
+    assert "TAP_LMS_CLIENT=" in (own / ".env").read_text()  # the client, with its token, kept out of meltano.yml
+    own_project = sqlite3.connect(own / ".meltano" / "meltano.db")
     states = [row[0] for row in own_project.execute("select state_id from state")]
     assert states == ["dev:tap-lms-to-target-postgres"]  # the run in one's own Meltano project completed

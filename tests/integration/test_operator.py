@@ -39,7 +39,7 @@ def test_progress_without_totals_shows_records_and_rate_only():
 
 def _summary(stderr: str) -> dict[str, list[str]]:
     lines = stderr.split("tap-lms summary:", 1)[1].splitlines()
-    rows = [line.split(maxsplit=8) for line in lines[2:] if re.match(r"^  \w", line) and not line.startswith("  note")]
+    rows = [line.split(maxsplit=8) for line in lines[2:] if re.match(r"^  \w", line) and not line.startswith(("  note", "  data"))]
     return {row[0]: row for row in rows}
 
 
@@ -75,8 +75,38 @@ def test_a_failing_sync_still_ends_with_a_summary_naming_the_failure(tmp_path, f
     rows = _summary(run.stderr)
     assert rows["enrollments"][-1] == "FAILED"
     assert rows["categories"][5] == "1"  # one retry, after the 503
-    assert "  failed: enrollments: stream 'enrollments': HTTP 500" in run.stderr
-    assert run.stderr.strip().splitlines()[-1].startswith("tap-lms: error: stream 'enrollments'")
+    # One line per failure: the table says which stream, the error line (last) says why; no `failed:` line repeats it.
+    assert "  failed: " not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("tap-lms: error: stream 'enrollments': HTTP 500")
+    assert run.stderr.count("HTTP 500") == 1, run.stderr[-3000:]
+
+
+def test_what_the_data_was_like_is_said_once_in_the_summary(tmp_path, fresh_sandbox):
+    fresh_sandbox.patch("groups", [1, 2], seats_available=12)
+    fresh_sandbox.patch("groups", [3], created_at="")
+    run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups"]))
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stderr.splitlines()
+    kept = [line for line in lines if "'seats_available': is not in the schema" in line]
+    empty = [line for line in lines if "'created_at': an empty date" in line]
+    assert kept == ["  data: field 'seats_available': is not in the schema; kept in '_extra_fields', in 2 records (groups 2)"]
+    assert len(empty) == 1 and empty[0].startswith("  data: field 'created_at': an empty date")
+    assert not [line for line in lines if "warning" in line.lower()], run.stderr  # no per-stream warning first
+
+
+def test_the_same_finding_in_several_streams_is_one_data_line():
+    report = RunReport(interval=0, write=lambda _line: None)
+    for name, count in (("users", 86), ("orders", 76)):
+        stats = report.stream(name)
+        stats.started = 0.0
+        stats.data += [f"field 'created_at': an empty date; set to null (e.g. ''), in {count} records",
+                       "3 record(s) read twice in one pass were written once"]
+    data = [line for line in report.summary_lines() if line.startswith("  data: ")]
+    assert data == [
+        "  data: field 'created_at': an empty date; set to null (e.g. ''), in 162 records (users 86, orders 76)",
+        "  data: users: 3 record(s) read twice in one pass were written once",
+        "  data: orders: 3 record(s) read twice in one pass were written once",
+    ]
 
 
 def test_reconciliation_appears_in_the_summary(tmp_path, fresh_sandbox):

@@ -1,0 +1,1 @@
+"""Many LMS sites on Dagster: definitions.py, and the Meltano plugins of meltano-sites.yml."""
