@@ -16,6 +16,7 @@ import pytest
 from helpers import ROOT, Warehouse, database_snapshot, meltano_command
 
 from sandbox import Sandbox
+from tap_lms import redaction
 
 _E2E = Path(__file__).parent / "e2e"
 
@@ -72,3 +73,11 @@ def warehouse(tmp_path_factory) -> Warehouse:
     """
     with Warehouse.create(tmp_path_factory.mktemp("pg") / "pgdata") as created:
         yield created
+
+
+@pytest.fixture(scope="module")
+def secrets_forgotten_after_module():
+    """Secrets a module's examples register are masked process-wide: forget them after the module."""
+    saved = redaction._secrets
+    yield
+    redaction._secrets = saved

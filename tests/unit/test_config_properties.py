@@ -14,19 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tap_lms import redaction
 from tap_lms.errors import APIRequestError, ConfigurationError
 from tap_lms.options import OPTION_ROWS
 from tap_lms.streams import stream_class
 from tap_lms.tap import TapLMS
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _secrets_restored():
-    """The secrets these examples register are masked process-wide: forget them after the module."""
-    saved = redaction._secrets
-    yield
-    redaction._secrets = saved
+pytestmark = pytest.mark.usefixtures("secrets_forgotten_after_module")
 
 
 JSON = st.recursive(

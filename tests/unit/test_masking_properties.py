@@ -21,13 +21,7 @@ from tap_lms import redaction
 from tap_lms.errors import TapLMSError
 from tap_lms.http.bounds import body_preview
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _secrets_restored():
-    """The secrets these examples register are masked process-wide: forget them after the module."""
-    saved = redaction._secrets
-    yield
-    redaction._secrets = saved
+pytestmark = pytest.mark.usefixtures("secrets_forgotten_after_module")
 
 
 SECRETS = st.text(
