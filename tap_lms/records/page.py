@@ -65,10 +65,14 @@ def missing_selector(body: t.Any, selector: str) -> str | None:  # noqa: ANN401
     return f"no '{selector}' in the response; it has: {keys or 'nothing'} (check the data_selector)"
 
 
-def wrong_selector(body: t.Any, selector: str) -> str | None:  # noqa: ANN401
-    """Why `selector` is certainly wrong for `body` (it finds nothing, the records are elsewhere), or None."""
+def wrong_selector(body: t.Any, selector: str, *, list_always_sent: bool = False) -> str | None:  # noqa: ANN401
+    """Why `selector` is certainly wrong for `body`, or None.
+
+    It finds nothing while the records are elsewhere in the body, or (`list_always_sent`:
+    an API that always sends its list, such as the LMS API) it finds nothing at all.
+    """
     reason = missing_selector(body, selector)
-    return reason if reason is not None and holds_records(body) else None
+    return reason if reason is not None and (list_always_sent or holds_records(body)) else None
 
 
 def kind_of(value: t.Any) -> str:  # noqa: ANN401

@@ -215,11 +215,10 @@ class Pass:
         if records is not None:
             stream.selector_confirmed = True
             return records
-        # The built-in API always sends its list: a page without it is wrong whatever else it holds.
-        judge = missing_selector if stream.spec.builtin is not None else wrong_selector
-        wrong = None if stream.selector_confirmed else judge(fetched.body, selector)
-        if wrong is not None:
-            raise self._error(fetched.shown, wrong)
+        if not stream.selector_confirmed:  # the built-in API always sends its list: a page without it is wrong
+            wrong = wrong_selector(fetched.body, selector, list_always_sent=stream.spec.builtin is not None)
+            if wrong is not None:
+                raise self._error(fetched.shown, wrong)
         reason = missing_selector(fetched.body, selector)
         if reason is not None:
             stream.warn_once(f"{reason}: read as an empty page (as dlt does)")
@@ -302,8 +301,10 @@ class Pass:
             if self.start.paginator is not None:  # declared: the API does not page as the config says
                 raise self._error(fetched.shown, str(exc)) from None
             # Detected, as dlt detects it: dlt reads the same records again; they are written once, and said.
-            stream.warn_once(f"{fetched.shown}: {exc.args[0].replace('; stopped instead of looping', '')}: read as dlt "
-                             f"reads it, no more pages (declare the paginator to read every page)")
+            stream.warn_once(
+                f"{fetched.shown}: every record of this page was already read in this pass: read as dlt reads it, "
+                "no more pages (declare the paginator to read every page)"
+            )
             return None
         except PaginationError as exc:
             raise self._error(fetched.shown, str(exc)) from None

@@ -86,7 +86,7 @@ def first_page(stream: LMSStream, context: dict | None) -> tuple[list[dict], str
     except NotRecords as exc:
         raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=str(exc)) from None
     if records is None:
-        wrong = wrong_selector(fetched.body, selector)
+        wrong = wrong_selector(fetched.body, selector, list_always_sent=stream.spec.builtin is not None)
         if wrong is not None:
             raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=wrong)
         records = []  # read as an empty page, as dlt reads it
