@@ -349,13 +349,19 @@ class RecordCoercer:
 
             return _NOTHING, guarded(convert_object)
         if "array" in types:
-            item_fine, item_convert = self._compile(schema.get("items", {}), f"{path}[]")
+            items = schema.get("items", {})
+            item_fine, item_convert = self._compile(items, f"{path}[]")
+            # A growing schema's items typed from values that were never null cannot hold a null item either.
+            null_misfits = growing and bool(_types_of(items)) and "null" not in _types_of(items)
 
             def convert_array(value: t.Any) -> t.Any:  # noqa: ANN401
                 if not isinstance(value, list):
                     raise _Drop("not an array")
                 for index, item in enumerate(value):
-                    if item is not None and type(item) not in item_fine:
+                    if item is None:
+                        if null_misfits:  # the whole list goes to a variant column
+                            raise _Drop("a null item")
+                    elif type(item) not in item_fine:
                         converted = item_convert(item)
                         if converted is _MISFIT:  # the whole list goes to a variant column
                             raise _Drop("an item of another type")
