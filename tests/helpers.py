@@ -185,31 +185,14 @@ def run_until_killed(tmp_path, config: dict, stream: str, after: int, state: dic
 LOCAL_PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
 
 
-def database_snapshot() -> dict[str, list[tuple[str, str]]]:
-    """Every database of the local server (but the suite's own) with its tables; empty when none answers."""
-    import psycopg
-
-    try:
-        with psycopg.connect(**LOCAL_PG, autocommit=True) as admin:
-            names = [row[0] for row in admin.execute("select datname from pg_database where not datistemplate")]
-    except psycopg.OperationalError:
-        return {}
-    snapshot = {}
-    for name in sorted(n for n in names if not n.startswith(Warehouse.PREFIX)):
-        with contextlib.suppress(psycopg.OperationalError), psycopg.connect(**{**LOCAL_PG, "dbname": name}) as db:
-            tables = db.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_schema not in ('pg_catalog', 'information_schema') order by 1, 2"
-            ).fetchall()
-            snapshot[name] = [tuple(row) for row in tables]
-    return snapshot
-
-
 @dataclass
 class Warehouse:
     """A database the tests created (and drop): how to connect to it, and how to point target-postgres at it."""
 
-    PREFIX: t.ClassVar[str] = "tap_lms_test_"
+    #: This run's own prefix: a database is the suite's only if its name starts with it.
+    PREFIX: t.ClassVar[str] = f"tap_lms_test_{uuid.uuid4().hex[:6]}_"
+    #: Databases this run created and has not dropped yet.
+    created: t.ClassVar[set[str]] = set()
 
     uri: str
     #: The environment that points target-postgres (and meltano.yml's dev environment) at this database.
@@ -229,7 +212,7 @@ class Warehouse:
 
         from sandbox import postgres
 
-        name = f"{cls.PREFIX}{uuid.uuid4().hex[:10]}"
+        name = f"{cls.PREFIX}{uuid.uuid4().hex[:8]}"
         stop = None
         try:
             admin = psycopg.connect(**LOCAL_PG, autocommit=True)
@@ -244,10 +227,18 @@ class Warehouse:
             uri = postgres.libpq_uri(url).replace("/postgres?", f"/{name}?", 1)
             target_env = {"TARGET_POSTGRES_SQLALCHEMY_URL": url.replace("/postgres?", f"/{name}?", 1)}
         admin.execute(f'create database "{name}"')
+        cls.created.add(name)
         try:
             yield cls(uri, target_env)
         finally:
             admin.execute(f'drop database if exists "{name}" with (force)')
+            if not admin.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
+                cls.created.discard(name)
             admin.close()
             if stop is not None:
                 stop()
+
+    @classmethod
+    def left_behind(cls) -> list[str]:
+        """Databases this run created that are still there (an embedded server's vanish with it)."""
+        return sorted(cls.created)
