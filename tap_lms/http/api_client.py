@@ -128,7 +128,7 @@ class ApiClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_response_bytes = max_response_bytes
-        #: Set when a sync fails: requests still queued (fetched ahead) are not sent any more.
+        #: Set by `stop` when a sync fails: requests still queued (fetched ahead) are not sent any more.
         self.stopped = False
         #: Whether the API has answered at all in this run (a refused first connection is not retried).
         self.answered = False
@@ -142,6 +142,10 @@ class ApiClient:
             on_backoff=self._log_retry,
             factor=backoff_factor,
         )(self._fetch_once)
+
+    def stop(self) -> None:
+        """A pass failed: requests queued ahead, for any stream, are not sent any more."""
+        self.stopped = True
 
     def fetch(self, request: PageRequest, endpoint: Endpoint, *, stream: str, parse_now: bool = True) -> Fetched:
         """The answer to `request`, retried as the rules say; APIRequestError when it cannot be had.

@@ -4,18 +4,24 @@ A paginator believes the API; these do not. Within one pass over an endpoint
 (one per parent record of a child stream):
 
 - a request already sent in this pass is not sent again: the API's paging leads back;
-- a run of `MAX_EMPTY_PAGES` empty pages that still point to a next page ends the
-  pass with an error (a list filtered after paging may have a few dozen, not more);
 - a page whose records were all read before in this pass (by primary key, or whole
-  records for a stream without one) ends the pass with an error: pages that repeat,
-  alternate (A, B, A, B) or resend the same ids with a field changed;
+  records for a stream without one) is read past when it points to a page not yet
+  requested, as dlt reads it (its records are written once); a cache that served one
+  stale page loses nothing;
 - a run of `MAX_SLOW_PAGES` pages in a row, each pointing to a next page and each
-  bringing fewer new records than half of those it holds, ends the pass with an error:
-  pages that repeat almost everything (49 known records and one new one) never end
-  otherwise. An offset API whose pages overlap by a few records while records are
-  inserted brings more than half new on every page, and is read to its end.
+  bringing fewer new records than half of those it holds, ends the pass: pages that
+  repeat, alternate (A, B, A, B) or resend the same ids with a field changed never
+  end otherwise. An offset API whose pages overlap by a few records while records are
+  inserted brings more than half new on every page, and is read to its end;
+- a last page that only repeats records already read ends the pass, but not as
+  complete: the API's "no more pages" came with a page it had sent before, so the
+  pages in between may never have been served;
+- a run of `MAX_EMPTY_PAGES` empty pages that still point to a next page ends the
+  pass (a list filtered after paging may have a few dozen, not more).
 
-Each ends the stream with a one-line error naming the request, never a silent stop.
+Each of them ends the stream with a one-line error naming the request, never a silent
+stop: a pass stopped by a guard is incomplete, so it sends no ACTIVATE_VERSION and
+moves no bookmark, and the run exits non-zero.
 """
 
 from __future__ import annotations
@@ -32,10 +38,6 @@ if t.TYPE_CHECKING:
 MAX_EMPTY_PAGES = 50
 #: Pages in a row, each pointing to a next page and bringing fewer than half new records, before the pass is stopped.
 MAX_SLOW_PAGES = 20
-
-
-class RepeatedPageError(PaginationError):
-    """Every record of a page was read before in this pass."""
 
 
 class PassGuard:
@@ -60,18 +62,18 @@ class PassGuard:
         `considered` leaves out records the pass never compares (outside an incremental
         window, or without a usable key); `unseen` is how many of those it had not read.
         """
-        if considered and not unseen:
+        if considered and not unseen and not has_next:
             msg = (
-                f"all {considered:,} records of this page were already read in this pass (the API's paging repeats "
-                "pages); stopped instead of looping"
+                f"the last page repeats {considered:,} records already read in this pass, so pages before it may "
+                "never have been served; pass incomplete"
             )
-            raise RepeatedPageError(msg)
+            raise PaginationError(msg)
         if considered:
             self._slow_in_a_row = self._slow_in_a_row + 1 if has_next and unseen * 2 < considered else 0
             if self._slow_in_a_row >= MAX_SLOW_PAGES:
                 msg = (
-                    f"{MAX_SLOW_PAGES} pages in a row brought fewer new records than half of those they held, each "
-                    "pointing to a next page (the API's paging repeats almost every record); stopped instead of looping"
+                    f"{MAX_SLOW_PAGES} pages in a row each brought under half new records (the rest already read "
+                    "in this pass): the API's paging repeats; stopped, pass incomplete"
                 )
                 raise PaginationError(msg)
         if records or not has_next:
@@ -79,5 +81,5 @@ class PassGuard:
             return
         self._empty_in_a_row += 1
         if self._empty_in_a_row >= MAX_EMPTY_PAGES:
-            msg = f"{MAX_EMPTY_PAGES} empty pages in a row, each pointing to a next page; stopped instead of reading on"
+            msg = f"{MAX_EMPTY_PAGES} empty pages in a row, each pointing to a next page; stopped, pass incomplete"
             raise PaginationError(msg)

@@ -23,7 +23,7 @@ from tap_lms.errors import APIRequestError, TapLMSError
 from tap_lms.http.bounds import Unsendable, check_sendable
 from tap_lms.paging import PageView, PaginationError, detect_paginator
 from tap_lms.paging.base import PageRequest
-from tap_lms.paging.guards import PassGuard, RepeatedPageError
+from tap_lms.paging.guards import PassGuard
 from tap_lms.paging.numbered import PageNumberPaginator
 from tap_lms.records.growth import variant_value
 from tap_lms.records.identity import RecordIdentity
@@ -187,7 +187,7 @@ class Pass:
         except GeneratorExit:  # the consumer stopped early (a record limit, a dry run): not a failure
             raise
         except BaseException:
-            stream.runtime.api.stopped = True  # requests queued ahead, for any stream, are not sent any more
+            stream.runtime.api.stop()
             raise
         finally:
             read_ahead.close()
@@ -297,15 +297,6 @@ class Pass:
         try:
             following = paginator.next(view)
             self.guard.after_page(view.record_count, considered, unseen, has_next=following is not None)
-        except RepeatedPageError as exc:
-            if self.start.paginator is not None:  # declared: the API does not page as the config says
-                raise self._error(fetched.shown, str(exc)) from None
-            # Detected, as dlt detects it: dlt reads the same records again; they are written once, and said.
-            stream.warn_once(
-                f"{fetched.shown}: every record of this page was already read in this pass: read as dlt reads it, "
-                "no more pages (declare the paginator to read every page)"
-            )
-            return None
         except PaginationError as exc:
             raise self._error(fetched.shown, str(exc)) from None
         if paginator.warning:

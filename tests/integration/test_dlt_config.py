@@ -8,8 +8,11 @@ authenticate differently.
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
 
-from helpers import FAST_RETRIES, run_tap
+from helpers import FAST_RETRIES, ROOT, run_tap
 
 from sandbox import shapes
 
@@ -144,3 +147,29 @@ def test_a_page_count_detected_without_a_paginator_reads_the_pages_dlt_reads(tmp
     # 30 groups, 7 a page: dlt reads pages 1, 1, 2, 3, 4 (28 groups, the first 7 twice), never page 5.
     assert _ids(run, "groups") == [g["id"] for g in fresh_sandbox.data["groups"]][:28]
     assert "base_page 1 to read every page" in run.stderr
+
+
+def test_a_detected_paginator_the_api_ignores_ends_the_pass_incomplete_where_dlt_loses_pages(tmp_path, fresh_sandbox):
+    # A POST search takes its page in the JSON body; a detected page-count paginator sends `?page=` instead, so
+    # every answer is the first page. dlt itself (run here as the reference) yields that page again and again and
+    # succeeds with every other page unread; tap-lms ends the pass incomplete: no ACTIVATE_VERSION, exit 1.
+    config = {
+        "client": {"base_url": f"{fresh_sandbox.url}/paged/v2", "auth": {
+            "type": "oauth2_client_credentials", "access_token_url": f"{fresh_sandbox.url}/paged/oauth/token",
+            "client_id": shapes.CLIENT[0], "client_secret": shapes.CLIENT[1]}},
+        "resource_defaults": {"primary_key": "id"},
+        "resources": [{"name": "orders", "endpoint": {"path": "orders/search", "method": "POST",
+                                                      "json": {"page": {"size": 30}, "filter": {"status": "complete"}}}}],
+    }
+    (tmp_path / "dlt").mkdir()
+    (tmp_path / "dlt" / "config.json").write_text(json.dumps(config))
+    dlt_run = subprocess.run([sys.executable, str(ROOT / "tests" / "conformance" / "run_dlt.py"), str(tmp_path / "dlt" / "config.json"),
+                              str(tmp_path / "dlt")], capture_output=True, text=True, timeout=300, check=True)
+    dlt_ids = json.loads(dlt_run.stdout)["orders"]
+    complete = [o for o in fresh_sandbox.data["orders"] if o["status"] == "complete"]
+    assert len(set(dlt_ids)) == 30 < len(complete)  # dlt: the first page only, the rest never read
+
+    run = run_tap(tmp_path, {**config, **FAST_RETRIES, "emit_activate_version_messages": True})
+    assert run.returncode == 1
+    assert "pass incomplete" in run.stderr.strip().splitlines()[-1]
+    assert not run.of_type("ACTIVATE_VERSION")

@@ -161,8 +161,8 @@ def _empty_for_ever(path: str, query: dict) -> tuple[int, bytes, dict]:
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        (_alternating, "already read in this pass"),
-        (_same_ids_new_values, "already read in this pass"),
+        (_alternating, "under half new records (the rest already read in this pass)"),
+        (_same_ids_new_values, "under half new records (the rest already read in this pass)"),
         (_empty_for_ever, "empty pages in a row"),
     ],
     ids=["A-B-A-B", "same-ids-one-field-changed", "empty-pages-for-ever"],

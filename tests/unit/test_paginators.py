@@ -198,13 +198,15 @@ def test_a_detected_page_number_continues_as_dlts_does():
 # --- guards around every kind -----------------------------------------------------------------------------------
 
 
-def test_guards_refuse_a_request_twice_a_page_read_before_and_a_run_of_empty_pages():
+def test_guards_refuse_a_request_twice_a_last_page_read_before_and_a_run_of_empty_pages():
     guard = PassGuard()
     guard.admit(BASE)
     with pytest.raises(PaginationError, match="leads back to a page already read"):
         guard.admit(PageRequest(BASE.url, {"sort": "id"}))
-    with pytest.raises(PaginationError, match="already read in this pass"):
-        guard.after_page(10, 10, 0, has_next=True)
+    guard.after_page(10, 10, 0, has_next=True)  # one repeated page that links on is read past
+    guard.after_page(10, 10, 10, has_next=True)
+    with pytest.raises(PaginationError, match="last page repeats 10 records already read.*pass incomplete"):
+        guard.after_page(10, 10, 0, has_next=False)
     guard.after_page(0, 0, 0, has_next=False)
     for _ in range(MAX_EMPTY_PAGES - 1):
         guard.after_page(0, 0, 0, has_next=True)
