@@ -205,7 +205,7 @@ def test_guards_refuse_a_request_twice_a_last_page_read_before_and_a_run_of_empt
         guard.admit(PageRequest(BASE.url, {"sort": "id"}))
     guard.after_page(10, 10, 0, has_next=True)  # one repeated page that links on is read past
     guard.after_page(10, 10, 10, has_next=True)
-    with pytest.raises(PaginationError, match="last page repeats 10 records already read.*pass incomplete"):
+    with pytest.raises(PaginationError, match=r"last page repeats 10 records already read.*pass incomplete"):
         guard.after_page(10, 10, 0, has_next=False)
     guard.after_page(0, 0, 0, has_next=False)
     for _ in range(MAX_EMPTY_PAGES - 1):
