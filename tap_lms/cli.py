@@ -27,6 +27,7 @@ from tap_lms.tap import TapLMS
 
 def main() -> None:
     """Run the tap's command line; after a sync, write its summary, then any error line last."""
+    redaction.mask_stderr()
     redaction.install()
     invocation = Invocation()
     error: TapLMSError | None = None

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from tap_lms.redaction import OWN_LOGGERS
+from tap_lms.redaction import OWN_LOGGERS, shape
 
 #: Set by Meltano when the plugin declares `structured-logging`: log records become JSON Meltano parses.
 STRUCTURED = "SINGER_SDK_LOG_CONFIG"
@@ -62,6 +62,7 @@ def plain_console_logging() -> None:
 
 def report_error(line: str) -> None:
     """The run's last line, `tap-lms: error: ...`: a log record at ERROR level under Meltano's structured logging."""
+    line = shape(line)  # one line, whatever the API put in the text it quotes
     if os.environ.get(STRUCTURED):
         logging.getLogger("tap-lms").error("tap-lms: error: %s", line)
         return

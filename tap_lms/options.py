@@ -47,6 +47,8 @@ class Option:
     supported: bool = True
     default: t.Any = None
     secret: bool = False
+    #: A number setting's smallest and largest value (refused outside, in one line naming the setting).
+    bounds: tuple[float, float] | None = None
 
     def admits(self, value: t.Any) -> bool:  # noqa: ANN401
         """Whether `value` has one of the row's types (None: not given, always admitted)."""
@@ -84,20 +86,20 @@ OPTION_ROWS: tuple[Option, ...] = (
     Option("setting", "api_key_name", S, default="api_key"),
     Option("setting", "headers", O, default={}, secret=True),
     Option("setting", "client", O, secret=True),
-    Option("setting", "page_size", I, default=250),
+    Option("setting", "page_size", I, default=250, bounds=(1, 10_000)),
     Option("setting", "start_date", S),
-    Option("setting", "max_retries", I, default=3),
-    Option("setting", "backoff_factor", N, default=2),
-    Option("setting", "request_timeout", N, default=60),
-    Option("setting", "max_response_mb", N, default=16),
-    Option("setting", "max_concurrency", I, default=10),
-    Option("setting", "max_requests_per_minute", N),
+    Option("setting", "max_retries", I, default=3, bounds=(0, 20)),
+    Option("setting", "backoff_factor", N, default=2, bounds=(0, 600)),
+    Option("setting", "request_timeout", N, default=60, bounds=(0.001, 3600)),
+    Option("setting", "max_response_mb", N, default=16, bounds=(0.001, 1024)),
+    Option("setting", "max_concurrency", I, default=10, bounds=(1, 100)),
+    Option("setting", "max_requests_per_minute", N, bounds=(0, 100_000)),
     Option("setting", "scope_by_parent", B, default=True),
     Option("setting", "unknown_fields", S, default="keep"),
-    Option("setting", "progress_interval", N, default=5),
+    Option("setting", "progress_interval", N, default=5, bounds=(0, 3600)),
     Option("setting", "metrics_log_level", S, default="WARNING"),
-    Option("setting", "resources", A),
-    Option("setting", "resource_defaults", O),
+    Option("setting", "resources", A, secret=True),
+    Option("setting", "resource_defaults", O, secret=True),
     Option("setting", "user_agent", S),
     Option("setting", "strict", B, default=False),
     Option("setting", "emit_activate_version_messages", B, default=False),
@@ -208,8 +210,9 @@ PAGINATOR_OPTIONS: dict[str, frozenset[str]] = {
 AUTH_OPTIONS: dict[str, frozenset[str]] = {
     row.key: frozenset(options_of(f"auth:{row.key}")) for row in OPTION_ROWS if row.where == "auth"
 }
+#: The secret each auth kind needs: its first secret option (a kind without one has no entry).
 AUTH_SECRET: dict[str, str] = {
-    kind: next(row.key for row in options_of(f"auth:{kind}").values() if row.secret) for kind in AUTH_OPTIONS
+    kind: row.key for kind in AUTH_OPTIONS for row in reversed(options_of(f"auth:{kind}").values()) if row.secret
 }
 
 

@@ -18,6 +18,14 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
+from tap_lms.redaction import one_line, shape
+
+#: A note, a data line or a failure in the summary: one line of at most this many characters, whatever the API
+#: named its fields (a name with line breaks or 200,000 characters long cannot forge or flood the summary).
+DETAIL_CHARS = 500
+#: A bookmark as the summary's table shows it.
+BOOKMARK_CHARS = 40
+
 
 @dataclass
 class StreamStats:
@@ -94,10 +102,10 @@ class RunReport:
         self._heartbeat: threading.Thread | None = None
 
     def write(self, line: str) -> None:
-        """One plain line to stderr."""
+        """One plain line to stderr: one, whatever a name or value from the API in it holds."""
         with self._lock:
             self._last_line = self._clock()
-        self._write(line)
+        self._write(one_line(line))
 
     # --- waits, and a line while they last ----------------------------------------------
 
@@ -249,7 +257,7 @@ class RunReport:
                 f"{s.retries:,}",
                 f"{s.rate_limited:,}",
                 f"{s.seconds(now):.1f}",
-                "FAILED" if s.error else (s.bookmark or "-"),
+                "FAILED" if s.error else shape(s.bookmark or "-", BOOKMARK_CHARS),
             )
             for s in rows
         ]
@@ -275,19 +283,20 @@ class RunReport:
         verdict = "FAILED" if failure else "finished"
         lines = [f"tap-lms summary: sync {verdict}, {len(rows)} stream(s) in {now - self.started:.1f} s", *map(line, table)]
         for stats in rows:
-            lines += [f"  note: {stats.name}: {note}" for note in stats.notes]
-        lines += [f"  data: {line}" for line in data_lines(rows)]
+            lines += [f"  note: {stats.name}: {shape(note, DETAIL_CHARS)}" for note in stats.notes]
+        lines += [f"  data: {shape(line, DETAIL_CHARS)}" for line in data_lines(rows)]
         for stats in rows:
             if stats.error and not (error_follows and stats.error == failure):
-                lines.append(f"  failed: {stats.name}: {stats.error}")
+                lines.append(f"  failed: {stats.name}: {shape(stats.error, DETAIL_CHARS)}")
         if failure and not error_follows and not any(s.error for s in rows):
-            lines.append(f"  failed: {failure}")
+            lines.append(f"  failed: {shape(failure, DETAIL_CHARS)}")
         return lines
 
     def print_summary(self, failure: str | None = None, *, error_follows: bool = False) -> None:
         """Write the summary to stderr, if a sync began (not after --discover, --about or --test)."""
         if any(s.started is not None for s in self.streams.values()):
-            self.write("\n".join(self.summary_lines(failure, error_follows=error_follows)))
+            for line in self.summary_lines(failure, error_follows=error_follows):
+                self.write(line)
 
 
 #: A coercion line: `field 'created_at': an empty date; set to null (e.g. ''), in 24 records`.

@@ -10,14 +10,17 @@ error the tap raises itself.
 
 from __future__ import annotations
 
+import atexit
 import base64
-import json
+import contextlib
+import functools
+import io
 import logging
 import re
+import sys
 import threading
 import traceback
 import typing as t
-from urllib.parse import quote, quote_plus
 
 MASK = "***"
 _MIN_SECRET_LENGTH = 4
@@ -34,12 +37,16 @@ _secrets: tuple[str, ...] = ()
 
 
 def register_secret(value: t.Any) -> t.Any:  # noqa: ANN401
-    r"""Scrub `value` from all output from now on, in every spelling an error can show it; return it stripped.
+    r"""Scrub `value` from all output from now on, in any spelling an encoder can give it; return it stripped.
 
     A pasted key often ends in a newline: the value in use is the stripped one,
-    and both are masked. Spellings: as is, URL-encoded (both ways), JSON-escaped
-    (with and without `\\/` for `/`, and with non-ASCII as `\\uXXXX`) and as
-    Python's repr shows it.
+    and both are masked. Text encodings (percent-encoding in either case, JSON's
+    and Python's escapes, `\\u003d`-style escapes, HTML character references) are
+    matched character by character, however they are mixed (`spelled`): one
+    pattern per secret rather than a list of encoders. Base64, which cannot be read
+    a character at a time, is registered as the runs of characters the secret alone
+    decides, at each of the three alignments it can have inside a longer value, in
+    the standard and the URL-safe alphabet.
     """
     global _secrets  # noqa: PLW0603
     if value is None or isinstance(value, (bool, dict, list)):
@@ -48,33 +55,70 @@ def register_secret(value: t.Any) -> t.Any:  # noqa: ANN401
     text = raw.strip()
     if len(text) < _MIN_SECRET_LENGTH:
         return text if isinstance(value, str) else value
-    spellings = set()
-    for form in {raw, text}:
-        spellings.add(base64.b64encode(form.encode()).decode().rstrip("="))
-        escaped = json.dumps(form)[1:-1]
-        spellings |= {
-            form,
-            quote(form, safe=""),
-            quote_plus(form),
-            quote(form),
-            escaped,
-            escaped.replace("/", "\\/"),
-            json.dumps(form, ensure_ascii=False)[1:-1],
-            repr(form)[1:-1],
-        }
-    spellings = {spelling for spelling in spellings if len(spelling) >= _MIN_SECRET_LENGTH}
+    found = {raw, text}
+    for form in (raw, text):
+        found |= _base64_runs(form.encode())
+    found = {spelling for spelling in found if len(spelling) >= _MIN_SECRET_LENGTH}
     with _lock:
         # Longest first, so a secret that contains another is masked whole.
-        _secrets = tuple(sorted(set(_secrets) | spellings, key=len, reverse=True))
+        _secrets = tuple(sorted(set(_secrets) | found, key=len, reverse=True))
     return text if isinstance(value, str) else value
 
 
+def _base64_runs(data: bytes) -> set[str]:
+    """The base64 characters that only `data` decides, wherever it starts in a longer value, in both alphabets."""
+    runs = {base64.b64encode(data).decode().rstrip("=")}  # the value encoded on its own
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data).decode().rstrip("=")
+        first = -(-offset * 8 // 6)  # characters that hold bits of the bytes before `data`
+        last = len(encoded) - (1 if (offset + len(data)) * 8 % 6 else 0)  # a character shared with what follows
+        run = encoded[first:last]
+        if len(run) >= _MIN_SECRET_LENGTH:
+            runs.add(run)
+    return runs | {run.replace("+", "-").replace("/", "_") for run in runs}
+
+
+def spelled(secret: str) -> str:
+    """A pattern matching `secret` in any mix of the text encodings a JSON, URL or HTML encoder may give it."""
+    parts = []
+    for char in secret:
+        code = ord(char)
+        ways = [re.escape(char)]
+        ways.append("".join(f"%{_hex(f'{byte:02x}')}" for byte in char.encode()))
+        if code < 0x10000:
+            ways.append(rf"\\[uU]{_hex(f'{code:04x}')}")
+        else:  # JSON writes a character beyond the first plane as a surrogate pair
+            high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+            ways.append(rf"\\[uU]{_hex(f'{high:04x}')}\\[uU]{_hex(f'{low:04x}')}")
+        if code < 0x100:
+            ways.append(rf"\\x{_hex(f'{code:02x}')}")
+        ways += [f"&#0*{code};", f"&#[xX]0*{_hex(f'{code:x}')};"]
+        if char in _ESCAPED:
+            ways.append(re.escape(_ESCAPED[char]))
+        parts.append(f"(?:{'|'.join(ways)})")
+    return "".join(parts)
+
+
+#: Characters JSON, Python or a form encoder write as something else than themselves.
+_ESCAPED = {"/": "\\/", '"': '\\"', "\\": "\\\\", " ": "+", "\n": "\\n", "\r": "\\r", "\t": "\\t", "'": "\\'"}
+
+
+def _hex(digits: str) -> str:
+    """Hex digits matched in either case."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in digits)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern(secret: str) -> re.Pattern[str]:
+    """The pattern of one registered secret, compiled once."""
+    return re.compile(spelled(secret))
+
+
 def redact(text: object) -> str:
-    """Return `text` as a string with every registered secret masked."""
+    """Return `text` as a string with every registered secret masked, in whatever spelling it appears."""
     result = str(text)
-    for secret in _secrets:
-        if secret in result:
-            result = result.replace(secret, MASK)
+    for secret in _secrets:  # longest first, so a secret that contains another is masked whole
+        result = _pattern(secret).sub(MASK, result)
     return result
 
 
@@ -127,7 +171,8 @@ def _redacting_factory(base_factory):  # noqa: ANN001, ANN202
             message = f"{message} ({type(failure).__name__}: {failure})"
             record.exc_info = None
             record.exc_text = None
-        record.msg = shape(message, one_line=not own)
+        # One line whoever logs it (a name from the API may hold line breaks); the tap's own keep their spacing.
+        record.msg = _ANY_BREAK.sub(" ", shape(message, one_line=False)) if own else shape(message)
         record.args = None
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip())
@@ -143,3 +188,82 @@ def install() -> None:
     current = logging.getLogRecordFactory()
     if not getattr(current, "_tap_lms_redacting", False):
         logging.setLogRecordFactory(_redacting_factory(current))
+
+
+#: The longest line the process writes to stderr (a structured log record is a line too): longer is cut.
+STDERR_LINE_CHARS = 8_192
+_LINE_BREAKING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\x85]")
+_ANY_BREAK = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+
+
+def one_line(text: str, limit: int = STDERR_LINE_CHARS) -> str:
+    """`text` masked, its line breaks and control characters made spaces (spacing kept), cut to `limit`."""
+    result = redact(_ANY_BREAK.sub(" ", redact(text)))
+    return result if len(result) <= limit else result[: max(limit - 3, 0)] + "..."
+
+
+def masked_line(line: str) -> str:
+    """One line as stderr may show it: every secret masked, no control character, at most `STDERR_LINE_CHARS`."""
+    result = redact(_LINE_BREAKING.sub(" ", redact(line)))
+    return result if len(result) <= STDERR_LINE_CHARS else result[: STDERR_LINE_CHARS - 3] + "..."
+
+
+class MaskedStderr(io.TextIOBase):
+    """The process's stderr: whoever writes to it (the tap, the SDK, a library, a traceback), each line is masked.
+
+    Text is held until its line ends, so a secret split over two writes is still
+    seen whole; what is left of a last line without an end is written at exit.
+    """
+
+    def __init__(self, target: t.TextIO) -> None:
+        self._target = target
+        self._partial = ""
+        self._write_lock = threading.Lock()
+        atexit.register(self.finish)
+
+    def write(self, text: str) -> int:
+        """Write every complete line of `text` (and what was held), masked; hold the rest."""
+        with self._write_lock:
+            *lines, self._partial = (self._partial + text).split("\n")
+            if len(self._partial) > STDERR_LINE_CHARS:  # a line that never ends is still bounded
+                lines.append(self._partial)
+                self._partial = ""
+            if lines:
+                self._target.write("".join(masked_line(line) + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush what was written (a line not yet ended stays held)."""
+        self._target.flush()
+
+    def finish(self) -> None:
+        """Write what is held, at exit."""
+        with self._write_lock:
+            if self._partial:
+                self._target.write(masked_line(self._partial) + "\n")
+                self._partial = ""
+        with contextlib.suppress(ValueError, OSError):
+            self._target.flush()
+
+    def fileno(self) -> int:
+        """The file descriptor of the stream underneath."""
+        return self._target.fileno()
+
+    def isatty(self) -> bool:
+        """Whether stderr is a terminal."""
+        return self._target.isatty()
+
+    def writable(self) -> bool:
+        """Always: it is an output."""
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        """The encoding of the stream underneath."""
+        return getattr(self._target, "encoding", None) or "utf-8"
+
+
+def mask_stderr() -> None:
+    """Route every line this process writes to stderr through `masked_line` (idempotent)."""
+    if not isinstance(sys.stderr, MaskedStderr):
+        sys.stderr = MaskedStderr(sys.stderr)

@@ -14,12 +14,15 @@ first (and `.ci/sdk-prerelease` runs the suite against the next SDK early).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import typing as t
 from functools import cached_property, partial
 
 from singer_sdk import Tap
+from singer_sdk.configuration._dict_config import parse_environment_config
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers._state import SIGNPOST_MARKER
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
@@ -27,6 +30,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
+from tap_lms.environment import load_local_dotenv, misspelt_variables
 from tap_lms.errors import TapLMSError
 from tap_lms.options import check_depth
 from tap_lms.output import BufferedSingerWriter
@@ -114,6 +118,14 @@ class SDKStream(RESTStream):
         """Whether this run's pass of the stream is complete by design and ends with ACTIVATE_VERSION."""
         return False
 
+    #: Why this run read only part of the stream's list (a bound of the config), or None: the whole list.
+    part_read: str | None = None
+
+    def read_part_only(self, why: str) -> None:
+        """A pass ended at a bound of the config, not where the API's list ends: the run sends no ACTIVATE_VERSION."""
+        if self.part_read is None:
+            self.part_read = why
+
     def pass_complete(self) -> None:
         """The stream's whole pass is over (for a child, every parent's): its line, what its data was like, its bookmark.
 
@@ -123,8 +135,12 @@ class SDKStream(RESTStream):
         fails or is interrupted never gets this far, so it marks nothing deleted.
         """
         self.check_complete()
-        if self._stream_version is not None:
+        if self._stream_version is not None and self.part_read is None:
             self._write_activate_version_message(self._stream_version)
+        elif self._stream_version is not None:
+            self.logger.warning(
+                "Stream '%s': no ACTIVATE_VERSION: %s, so rows past it would look deleted", self.name, self.part_read
+            )
         self._stats.data += self.warnings_at_end()  # said once, in the summary's `data:` lines
         state = self.stream_state
         bookmark = state.get("replication_key_value")
@@ -324,6 +340,21 @@ class SDKTap(Tap):
     _terminating = False
     #: Whether the settings were validated for a run that sends requests (not --about / --discover).
     _validating = False
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805 - the SDK's class property
+        """Settings from `TAP_LMS_*` variables (`--config ENV`), and from `./.env` for those the environment lacks.
+
+        The SDK would read a `.env` found above its own installed files and let it
+        override what is exported (`tap_lms.environment`); a misspelt variable is named.
+        """
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        prefix = cls._env_var_prefix
+        load_local_dotenv(prefix)
+        for warning in misspelt_variables(prefix, schema.get("properties", {})):
+            logging.getLogger("tap-lms").warning(warning)
+        return parse_environment_config(schema, prefix, dotenv_path=os.devnull)
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:

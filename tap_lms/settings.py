@@ -162,17 +162,8 @@ def unknown_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCHE
     return warnings
 
 
-#: Each numeric setting's bounds: below the first or above the second is refused in one line.
-LIMITS: dict[str, tuple[float, float]] = {
-    "page_size": (1, 10_000),
-    "max_retries": (0, 20),
-    "backoff_factor": (0, 600),
-    "request_timeout": (0.001, 3600),
-    "max_response_mb": (0.001, 1024),
-    "max_concurrency": (1, 100),
-    "max_requests_per_minute": (0, 100_000),
-    "progress_interval": (0, 3600),
-}
+#: Each numeric setting's bounds, from the table of options: below the first or above the second is refused in one line.
+LIMITS: dict[str, tuple[float, float]] = {name: row.bounds for name, row in SETTINGS.items() if row.bounds is not None}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -238,6 +229,10 @@ def validate_settings(config: t.Mapping[str, t.Any], schema: dict = SETTINGS_SCH
         if value is not None and not minimum <= value <= maximum:
             msg = f"setting '{name}' must be between {minimum:g} and {maximum:g}, got {value}"
             raise ConfigurationError(msg)
+    interval = config.get("progress_interval")
+    if interval is not None and 0 < interval < 1:
+        msg = f"setting 'progress_interval' must be 0 (no progress lines) or at least 1 second, got {interval}"
+        raise ConfigurationError(msg)
 
 
 def _describe(schema: dict, name: str) -> str:

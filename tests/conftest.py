@@ -13,12 +13,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, Warehouse, meltano_command
+from helpers import FULL_RUN, ROOT, Warehouse, meltano_command
+from hypothesis import settings as hypothesis_settings
 
 from sandbox import Sandbox
 from tap_lms import redaction
 
 _E2E = Path(__file__).parent / "e2e"
+
+# Property tests without examples of their own: Hypothesis's 100 in a full run (CI), 20 in the quick loop.
+hypothesis_settings.register_profile("full", deadline=None)
+hypothesis_settings.register_profile("quick", max_examples=20, deadline=None)
+hypothesis_settings.load_profile("full" if FULL_RUN else "quick")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -25,6 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 FAST_RETRIES = {"backoff_factor": 0.01, "max_retries": 3, "request_timeout": 5, "max_requests_per_minute": 0}
 
 
+#: Every example of every property test: in CI (`CI=true`) or with `TAP_LMS_TEST_FULL=1`; a tenth locally.
+FULL_RUN = os.environ.get("CI", "").lower() == "true" or os.environ.get("TAP_LMS_TEST_FULL") == "1"
+
+
+def examples(full: int) -> int:
+    """How many examples a property test tries: `full` in a full run, a tenth (at least 10) in the quick loop."""
+    return full if FULL_RUN else max(full // 10, 10)
+
+
 def base_config(server: Sandbox, **overrides: object) -> dict:
     """Settings pointing the tap at `server`."""
     return {"base_url": server.url, "api_key": DEFAULT_KEY, **FAST_RETRIES, **overrides}
@@ -58,6 +67,7 @@ def run_tap(
     catalog: dict | None = None,
     state: dict | None = None,
     timeout: float = 120,
+    cwd: Path | None = None,
 ) -> TapRun:
     """Run the real `tap-lms` command (same as `python -m tap_lms`) in a subprocess."""
     command = [sys.executable, "-m", "tap_lms"]
@@ -74,7 +84,7 @@ def run_tap(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_LMS_")}
     full_env.update(env or {})
     done = subprocess.run(
-        command, capture_output=True, text=True, env=full_env, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+        command, capture_output=True, text=True, env=full_env, timeout=timeout, stdin=subprocess.DEVNULL, check=False, cwd=cwd
     )
     run = TapRun(done.returncode, done.stdout, done.stderr)
     if "--discover" not in args and "--about" not in args:

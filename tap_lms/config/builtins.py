@@ -49,7 +49,7 @@ class BuiltinStream:
     replication_key: str | None = None
     incremental_param: str | None = None
 
-    def resource_entry(self, *, page_size: int = 250, scope_by_parent: bool = True) -> dict[str, t.Any]:
+    def resource_entry(self, *, page_size: int, scope_by_parent: bool = True) -> dict[str, t.Any]:
         """This stream as a resource entry in the specification's form (per parent, if scoped and wanted)."""
         endpoint: dict[str, t.Any] = {
             "path": self.path,

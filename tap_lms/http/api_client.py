@@ -24,6 +24,7 @@ import backoff
 import requests
 
 from tap_lms.errors import APIRequestError
+from tap_lms.http import retry
 from tap_lms.http.auth import Auth
 from tap_lms.http.bounds import (
     MAX_SHOWN_REQUEST_CHARS,
@@ -137,6 +138,7 @@ class ApiClient:
             wait_times,
             (RetryableResponse, *TRANSPORT_ERRORS),
             max_tries=max_retries + 1,
+            max_time=retry.MAX_REQUEST_SECONDS,
             jitter=None,
             logger=None,  # its default handler prints the full URL, query key included
             on_backoff=self._log_retry,

@@ -3,7 +3,8 @@
 Retry 429, 500, 502, 503 and 504 (what the API documents), the error statuses a CDN in front
 of such an API answers with when the origin misbehaves (520-527 and 530, which
 mean the same as a 502 or 504 behind it), dropped connections, timeouts and
-bodies that are not JSON; nothing else. Waits grow as factor, factor², factor³ … seconds,
+bodies that are not JSON; nothing else. Waits grow as factor, factor², factor³ … seconds (at most
+5 minutes each, 15 minutes for one request with all its retries),
 except that a server's `Retry-After` (seconds or an HTTP date) or, on a 429 without
 it, `RateLimit-Reset` is obeyed, capped so that one odd header cannot stall a
 scheduled sync for hours.
@@ -21,8 +22,11 @@ from singer_sdk.exceptions import RetriableAPIError
 
 #: The documented statuses, and a CDN's 520-527 / 530 ("origin unreachable, timed out, answered garbage").
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, *range(520, 528), 530})
-#: The longest single wait a server can ask of us through Retry-After.
+#: The longest single wait a server can ask of us through Retry-After, and the longest backoff wait.
 MAX_RETRY_AFTER_SECONDS = 300.0
+#: The longest one request may take with all its retries and waits: then it fails, whatever `max_retries` says
+#: (20 retries with factor 2 would otherwise wait 24 days on an API that is down).
+MAX_REQUEST_SECONDS = 900.0
 
 #: Failures below the HTTP layer that a second try may well get past.
 TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
@@ -78,5 +82,5 @@ def wait_times(factor: float) -> t.Generator[float, BaseException | None, None]:
         retry_after = getattr(failure, "retry_after", None)
         # A server saying "now" (0, or a date in the past) gets our own backoff instead,
         # so a confused rate limiter cannot pull us into a tight retry loop.
-        failure = yield retry_after or float(factor) ** attempt
+        failure = yield min(retry_after or float(factor) ** attempt, MAX_RETRY_AFTER_SECONDS)
         attempt += 1

@@ -123,6 +123,9 @@ class Paginator:
     kind = "single_page"
     #: A problem with the API's paging that the paginator worked around; the stream logs it once.
     warning: str | None = None
+    #: Whether the last `next` ended the pass at a bound of the config (`maximum_page`, `maximum_offset`)
+    #: rather than because the API said the list ended: the pass holds only part of the list.
+    bounded = False
 
     def first(self, request: PageRequest) -> PageRequest:
         """The first request of a pass (paging parameters set; state reset)."""

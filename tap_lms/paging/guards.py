@@ -56,13 +56,14 @@ class PassGuard:
             raise PaginationError(msg)
         self._requested.add(key)
 
-    def after_page(self, records: int, considered: int, unseen: int, *, has_next: bool) -> None:
+    def after_page(self, records: int, considered: int, unseen: int, *, has_next: bool, bounded: bool = False) -> None:
         """Check a page, given its record count, how many of them count for the loop check, how many were new.
 
         `considered` leaves out records the pass never compares (outside an incremental
         window, or without a usable key); `unseen` is how many of those it had not read.
+        `bounded`: the config's own bound (`maximum_page`) ended the pass, not the API.
         """
-        if considered and not unseen and not has_next:
+        if considered and not unseen and not has_next and not bounded:
             msg = (
                 f"the last page repeats {considered:,} records already read in this pass, so pages before it may "
                 "never have been served; pass incomplete"

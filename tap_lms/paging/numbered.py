@@ -71,10 +71,9 @@ class RangePaginator(Paginator):
             return None
         total = self._total(page)
         self.current += self.step
-        more = not (
-            (total is not None and self.current >= total + self.base_index)
-            or (self.maximum is not None and self.current >= self.maximum)
-        )
+        ended = total is not None and self.current >= total + self.base_index
+        self.bounded = not ended and self.maximum is not None and self.current >= self.maximum
+        more = not (ended or self.bounded)
         if self.has_more_path:
             more = more and self._has_more(page)
         return self._at(page.request, self.current) if more else None
@@ -216,7 +215,10 @@ class LMSPageNumberPaginator(Paginator):
     def next(self, page: PageView) -> PageRequest | None:
         """The page after `page`, or None when it was the last."""
         next_page = self._next_page(page)
-        if next_page is None or (self.maximum_page is not None and next_page >= self.maximum_page):
+        if next_page is None:
+            return None
+        if self.maximum_page is not None and next_page >= self.maximum_page:
+            self.bounded = True
             return None
         if next_page <= self._page:
             msg = f"the API sent next_page={next_page} on page {self._page}; following it would loop"

@@ -89,6 +89,8 @@ class PassHost(PlannerHost, t.Protocol):
 
     def warn_once(self, message: str) -> None: ...  # noqa: D102
 
+    def read_part_only(self, why: str) -> None: ...  # noqa: D102
+
 
 @dataclass(frozen=True)
 class PassStart:
@@ -296,12 +298,15 @@ class Pass:
                 unseen = considered  # not a loop: dlt's numbering against the API's
         try:
             following = paginator.next(view)
-            self.guard.after_page(view.record_count, considered, unseen, has_next=following is not None)
+            has_next = following is not None
+            self.guard.after_page(view.record_count, considered, unseen, has_next=has_next, bounded=paginator.bounded)
         except PaginationError as exc:
             raise self._error(fetched.shown, str(exc)) from None
         if paginator.warning:
             stream.logger.warning("Stream '%s': %s", stream.name, paginator.warning)
             paginator.warning = None
+        if paginator.bounded:
+            stream.read_part_only(f"the paginator's maximum was reached at {fetched.shown}")
         window = self.start.window
         if following is not None and window is not None and window.passed and stream.spec.parent is None:
             # dlt closes a resource (not a child) once a record is past the window in the API's `row_order`.

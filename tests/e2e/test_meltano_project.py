@@ -87,3 +87,24 @@ def test_under_meltano_the_taps_fatal_line_is_the_error(meltano_project, fresh_s
     tap_errors = [line for line in errors if "tap-lms: error:" in line]
     assert len(tap_errors) == 1 and "cannot connect to 127.0.0.1" in tap_errors[0], run.stderr[-3000:]
     assert errors.index(tap_errors[0]) == 0  # the tap's line first, then Meltano's "Extractor failed"
+
+
+@pytest.mark.parametrize("setting", ["resources", "resource_defaults", "client", "headers"])
+def test_a_setting_that_can_carry_a_credential_is_kept_out_of_meltano_yml(project_copy, setting):
+    token = "tok-in-a-resource-0123456789"
+    value = {
+        "resources": f'[{{"name": "x", "endpoint": {{"path": "x", "headers": {{"X-Token": "{token}"}}}}}}]',
+        "resource_defaults": f'{{"endpoint": {{"headers": {{"X-Token": "{token}"}}}}}}',
+        "client": f'{{"base_url": "http://127.0.0.1:1", "auth": {{"type": "bearer", "token": "{token}"}}}}',
+        "headers": f'{{"X-Token": "{token}"}}',
+    }[setting]
+    before = (project_copy / "meltano.yml").read_text()
+    env = _clean_env()
+    done = subprocess.run([meltano_command(), "config", "set", "tap-lms", setting, value], cwd=project_copy, env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert token not in done.stdout + done.stderr  # `config set` echoes it redacted
+    assert (project_copy / "meltano.yml").read_text() == before
+    assert token in (project_copy / ".env").read_text()
+    listed = subprocess.run([meltano_command(), "config", "list", "tap-lms"], cwd=project_copy, env=env,
+                            capture_output=True, text=True, timeout=120, check=True)
+    assert token not in listed.stdout + listed.stderr

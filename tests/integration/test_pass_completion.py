@@ -16,7 +16,7 @@ import typing as t
 from dataclasses import dataclass
 
 import pytest
-from helpers import FAST_RETRIES
+from helpers import FAST_RETRIES, examples, run_tap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -123,7 +123,7 @@ def _bookmark(messages: list[dict]) -> object:
 OLD_BOOKMARK = {"bookmarks": {"things": {"replication_key": "updated_at", "replication_key_value": "2000-01-01T00:00:00Z"}}}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(script=scripts(), incremental=st.booleans(), resumed=st.booleans())
 def test_only_a_pass_the_api_ended_is_complete(api, script, incremental, resumed):
     api.script = script
@@ -146,3 +146,21 @@ def test_only_a_pass_the_api_ended_is_complete(api, script, incremental, resumed
         assert moved is None or dt.datetime.fromisoformat(str(moved)) == dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc), (
             f"an incomplete pass moved the bookmark to {moved}"
         )
+
+
+def _last_page_for_ever(_path: str, query: dict[str, str]) -> tuple[int, t.Any, dict[str, str]]:
+    number = min(int(query.get("page", "1")), 3)  # pages past the last answer the last again
+    return 200, {"items": _records(1 + (number - 1) * PAGE, PAGE)}, {}
+
+
+def test_a_pass_ended_by_the_configs_maximum_page_writes_every_record_but_marks_nothing_deleted(tmp_path):
+    paginator = {"type": "page_number", "base_page": 1, "maximum_page": 6, "total_path": None, "stop_after_empty_page": False}
+    with rawsocket.RawServer(rawsocket.json_pages(_last_page_for_ever)) as server:
+        config = {"base_url": server.url, **FAST_RETRIES, "emit_activate_version_messages": True,
+                  "resources": [{"name": "things", "primary_key": "id",
+                                 "endpoint": {"path": "things", "data_selector": "items", "paginator": paginator}}]}
+        run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-2000:]  # as dlt reads it: the bound is the config's own
+    assert sorted(r["id"] for r in run.records("things")) == list(range(1, 10))
+    assert not run.of_type("ACTIVATE_VERSION")  # the API never said the list ended: rows past the bound are not deleted
+    assert "no ACTIVATE_VERSION: the paginator's maximum was reached" in run.stderr

@@ -11,6 +11,7 @@ import copy
 import typing as t
 
 import pytest
+from helpers import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -81,7 +82,7 @@ def test_the_base_config_is_valid():
 KEYS = sorted({(row.where.split(":", 1)[0], row.key.split(".", 1)[0]) for row in OPTION_ROWS if row.where.split(":", 1)[0] in PLACES})
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(place=st.sampled_from(KEYS), value=JSON)
 def test_any_value_at_any_option_is_one_line_or_accepted(place, value):
     where, key = place
@@ -93,13 +94,13 @@ def test_any_value_at_any_option_is_one_line_or_accepted(place, value):
     _checked(config)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(config=st.dictionaries(st.sampled_from([key for where, key in KEYS if where == "setting"]), JSON, max_size=4))
 def test_any_settings_are_one_line_or_accepted(config):
     _checked({"base_url": "http://127.0.0.1:9", **config})
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=JSON, index=st.integers(0, 1))
 def test_any_resource_entry_is_one_line_or_accepted(value, index):
     config = copy.deepcopy(BASE)
@@ -117,7 +118,7 @@ AUTHS: dict[str, dict[str, t.Any]] = {
 AUTH_KEYS = sorted((row.where.split(":", 1)[1], row.key) for row in OPTION_ROWS if row.where.startswith("auth:"))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(place=st.sampled_from(AUTH_KEYS), value=JSON)
 def test_any_value_at_any_auth_option_is_one_line_or_accepted(place, value):
     kind, key = place

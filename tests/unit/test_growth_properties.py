@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from helpers import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator
@@ -22,7 +23,7 @@ RECORDS = st.dictionaries(FIELDS, VALUES, max_size=6)
 PAGES = st.lists(st.lists(RECORDS, min_size=1, max_size=4), min_size=1, max_size=5)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(PAGES)
 def test_every_value_is_kept_and_every_record_fits_the_schema_sent_before_it(pages):
     schema = infer_schema(pages[0], source="the first page")

@@ -14,6 +14,7 @@ import logging
 from urllib.parse import quote, quote_plus
 
 import pytest
+from helpers import examples
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -53,7 +54,7 @@ def _shown(secret: str, echoed: str, before: str, after: str) -> list[str]:
     return outputs
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(secret=SECRETS, spelling=st.sampled_from(sorted(SPELLINGS)), before=FILLER, after=FILLER)
 def test_an_echoed_secret_is_never_shown_whole_or_in_pieces(secret, spelling, before, after):
     redaction.install()
@@ -70,7 +71,7 @@ def test_an_echoed_secret_is_never_shown_whole_or_in_pieces(secret, spelling, be
                     assert piece not in output, (piece, output)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(secret=SECRETS, position=st.integers(0, 260))
 def test_a_secret_cut_by_the_preview_leaves_no_piece(secret, position):
     redaction.register_secret(secret)

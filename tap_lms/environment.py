@@ -1,0 +1,52 @@
+"""Settings from the environment (`--config ENV`): which variables, which `.env`, and a misspelt name said.
+
+The SDK reads a `.env` it finds by walking up from its own installed files, and lets
+it replace variables already set: with a virtualenv inside a project, the project's
+`.env` (Meltano writes one) silently overrides what the user exported. tap-lms reads
+the `.env` of the current directory only, as Meltano and most tools do, and only for
+variables the environment does not set. Its values are settings like any other, so
+their secrets are masked like any other (`tap_lms.settings.register_config_secrets`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import typing as t
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from tap_lms.errors import ConfigurationError
+from tap_lms.options import MAX_CONFIG_DEPTH, json_text_depth
+
+
+def load_local_dotenv(prefix: str, directory: Path | None = None) -> None:
+    """Set the `<prefix>*` variables of `./.env` that the environment does not set already."""
+    path = (directory or Path.cwd()) / ".env"
+    if not path.is_file():
+        return
+    for name, value in dotenv_values(path).items():
+        if not name.startswith(prefix) or value is None or name in os.environ:
+            continue
+        if json_text_depth(value) > MAX_CONFIG_DEPTH:
+            msg = f"variable {name} in {path} is nested more than {MAX_CONFIG_DEPTH} levels deep; no setting needs that"
+            raise ConfigurationError(msg)
+        os.environ[name] = value
+
+
+def misspelt_variables(prefix: str, settings: t.Iterable[str], names: t.Iterable[str] | None = None) -> list[str]:
+    """One warning per `<prefix>*` variable that is no setting but is spelt almost like one.
+
+    Only near misses are named: other tools' variables that share the prefix
+    (a site's `TAP_LMS_NORTH_BASE_URL`, Meltano's `TAP_LMS__SELECT`) are not tap-lms's.
+    """
+    known = {prefix + setting.upper().replace("-", "_"): setting for setting in settings}
+    warnings = []
+    for name in sorted(os.environ if names is None else names):
+        if not name.startswith(prefix) or name in known or name.startswith(prefix + "_"):
+            continue
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.85)
+        if close:
+            warnings.append(f"environment variable {name} is not a tap-lms setting and is ignored; did you mean {close[0]}?")
+    return warnings
