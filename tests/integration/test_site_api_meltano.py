@@ -28,8 +28,9 @@ def _config(env: dict[str, str], environment: str) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.usefixtures("meltano_project")
 @pytest.mark.parametrize("environment", ["dev", "prod"])
-def test_meltano_hands_a_site_its_own_url_key_and_headers_whatever_tap_lms_has(meltano_project, environment):
+def test_meltano_hands_a_site_its_own_url_key_and_headers_whatever_tap_lms_has(environment):
     own = {"TAP_LMS_NORTH_BASE_URL": "http://north.invalid", "TAP_LMS_NORTH_API_KEY": "north-key"}
     inherited = _config({**DEFAULTS, "TAP_LMS_NORTH_BASE_URL": own["TAP_LMS_NORTH_BASE_URL"]}, environment)
     assert inherited["api_key"] == "default-key"  # what Meltano does on its own: a site inherits tap-lms's key
