@@ -10,6 +10,7 @@ refusing every site's definitions.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,9 +50,13 @@ def schema_of(site: str) -> str:
     return re.sub(r"\W", "_", site.removeprefix(PREFIX), flags=re.ASCII)
 
 
-def read_sites(path: Path = SITES_FILE) -> list[Site]:
-    """Every extractor of the sites file, in order, whatever its name."""
-    found = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+def read_sites(path: Path | None = None) -> list[Site]:
+    """Every extractor of the sites file (SITES_FILE, else sites/meltano-sites.yml), in order, whatever its name.
+
+    Another file is for running some of the sites only: each of them must still be one of Meltano's plugins.
+    """
+    chosen = path or Path(os.environ.get("SITES_FILE") or SITES_FILE)
+    found = yaml.safe_load(chosen.read_text(encoding="utf-8")) or {}
     extractors = (found.get("plugins") or {}).get("extractors") or []
     return [Site(str(entry["name"]), dict(entry.get("config") or {})) for entry in extractors]
 
