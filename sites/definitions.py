@@ -80,6 +80,8 @@ def state_id(site: str) -> str:
     group_name=GROUP,
     description="Meltano's system database, created or migrated once before the sites start (not by each at once)",
     kinds={"meltano"},
+    # Two jobs starting at once on a new database may both migrate it: the one that loses tries again, finds it done.
+    retry_policy=dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
 )
 def meltano_system_database(context: dg.AssetExecutionContext) -> None:
     """`meltano state list`: Meltano creates or migrates its tables, so parallel sites never race to."""
