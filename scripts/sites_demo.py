@@ -143,15 +143,17 @@ class _Watch:
         if self.run_id is None:
             runs = [run for run in self.instance.get_runs() if run.run_id not in self.before]
             if not runs:
+                if time.monotonic() - self.last_line >= PROGRESS_EVERY:
+                    self._say("Dagster is loading the sites' definitions")
                 return
             self.run_id = runs[0].run_id
         entries = self.instance.all_logs(self.run_id)
         for entry in entries[self.seen:]:
             self._tell(entry)
         self.seen = len(entries)
-        if self.running and time.monotonic() - self.last_line >= PROGRESS_EVERY:
+        if time.monotonic() - self.last_line >= PROGRESS_EVERY:
             states = "; ".join(f"{step}: {line or 'starting'}" for step, line in sorted(self.running.items()))
-            self._say(states)
+            self._say(states or "waiting for Dagster to start the next site")
 
     def _tell(self, entry: Any) -> None:  # noqa: ANN401
         step = (entry.step_key or "").removeprefix("lms__")
@@ -161,6 +163,8 @@ class _Watch:
                 self.running[step] = entry.user_message.split("progress: ", 1)[1]
             return
         kind = event.event_type_value
+        if step == "meltano_system_database" and kind == "ASSET_MATERIALIZATION":
+            self._say("Meltano's system database is ready")
         if step == "meltano_system_database" or not step:
             return
         if kind == "STEP_START":
