@@ -77,3 +77,5 @@ def test_a_site_with_rejected_credentials_fails_once_with_its_line_while_the_oth
     assert not any(line.startswith(("Traceback", "  File ")) for line in told), done.stderr
     assert any("north: started" in line for line in told) and any("east: loaded" in line for line in told)
     assert "1 site(s) failed; the others loaded" in done.stderr
+    written = [path for path in (tmp_path / "sites").rglob("*") if path.is_file()]
+    assert written and all(path.stat().st_mode & 0o077 == 0 for path in written)  # logs and Dagster's storage: private
