@@ -61,8 +61,8 @@ def site_names() -> list[str]:
 
 
 def meltano_environment() -> str:
-    """The Meltano environment the sites run in: SITES_MELTANO_ENVIRONMENT, else the project's default."""
-    chosen = os.environ.get("SITES_MELTANO_ENVIRONMENT")
+    """The Meltano environment the sites run in: SITES_MELTANO_ENVIRONMENT, MELTANO_ENVIRONMENT, the project's default."""
+    chosen = os.environ.get("SITES_MELTANO_ENVIRONMENT") or os.environ.get("MELTANO_ENVIRONMENT")
     if chosen:
         return chosen
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8")) or {}

@@ -44,8 +44,11 @@ def meltano() -> str:
     return str(found) if found.exists() else "meltano"
 
 
-def forward(pipes: PipesContext, line: str) -> None:
-    """One line of Meltano's JSON log into Dagster's: every line of the tap, other plugins' and Meltano's from warnings up."""
+def forward(pipes: PipesContext, line: str, errors: list[str] | None = None) -> None:
+    """One line of Meltano's JSON log into Dagster's: every line of the tap, other plugins' and Meltano's from warnings up.
+
+    Error lines are also kept in `errors`: the last says why a run failed that left no run report.
+    """
     try:
         record = json.loads(line)
     except ValueError:
@@ -60,6 +63,8 @@ def forward(pipes: PipesContext, line: str) -> None:
     from_tap = _EXTRACTOR in str(record.get("_logger", ""))
     if not text or (not from_tap and level < _LEVELS["warning"]):
         return
+    if errors is not None and level >= _LEVELS["error"]:
+        errors.append(text.splitlines()[0])
     pipes.log.log(level, text)
 
 
@@ -78,7 +83,8 @@ def run(pipes: PipesContext, extras: dict[str, Any]) -> dict[str, Any]:
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", start_new_session=True,  # its own process group: the time limit ends all of it
         )
-        reader = threading.Thread(target=_read, args=(pipes, process), daemon=True)
+        errors: list[str] = []
+        reader = threading.Thread(target=_read, args=(pipes, process, errors), daemon=True)
         reader.start()
         timed_out = False
         try:
@@ -94,7 +100,7 @@ def run(pipes: PipesContext, extras: dict[str, Any]) -> dict[str, Any]:
         outcome.update(failure="time_limit", line=f"{site}: stopped at its time limit of {limit:.0f} s (SITES_TIME_LIMIT)")
     elif process.returncode != 0 or report is None or report.get("exit_code") != 0:
         kind = (report or {}).get("failure") or "sync"
-        reason = (report or {}).get("error") or f"meltano run exited with {process.returncode}"
+        reason = (report or {}).get("error") or (errors[-1] if errors else f"meltano run exited with {process.returncode}")
         outcome.update(failure=kind, line=f"{site}: {reason}")
     return outcome
 
@@ -119,10 +125,10 @@ def metadata(extras: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _read(pipes: PipesContext, process: subprocess.Popen[str]) -> None:
+def _read(pipes: PipesContext, process: subprocess.Popen[str], errors: list[str]) -> None:
     assert process.stdout is not None  # noqa: S101 - opened with stdout=PIPE above
     for line in process.stdout:
-        forward(pipes, line)
+        forward(pipes, line, errors)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:

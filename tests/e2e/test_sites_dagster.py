@@ -226,3 +226,14 @@ def test_every_site_due_at_once_never_runs_more_than_the_pools_limit(tmp_path, d
     assert most[0] == limit  # as many as the limit at once, never more
     assert len([e for step, e in deployment.events() if step in ("north", "south", "east")
                 and e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"]) == 5
+
+
+def test_a_bad_setting_fails_its_site_once_before_any_request(tmp_path, database, apis):
+    north = apis()
+    deployment = Deployment(tmp_path, database, ["tap-lms-north"], TAP_LMS_NORTH_BASE_URL=north.url,
+                            TAP_LMS_NORTH_API_KEY=DEFAULT_KEY, TAP_LMS_NORTH_BACKOFF_FACTOR="soon")
+    done = deployment.execute()
+    assert done.returncode != 0
+    assert deployment.of("north", "STEP_UP_FOR_RETRY") == []
+    assert "backoff_factor" in deployment.failure("north")
+    assert north.requests == []
