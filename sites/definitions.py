@@ -19,7 +19,7 @@ schedule, a materialization or a backfill from the UI.
 Environment: `SITES_RETRIES` (retries of a site whose failure may pass, default 2),
 `SITES_RETRY_DELAY` (seconds before the first, doubling, default 30), `SITES_TIME_LIMIT`
 (seconds a site's run may take, default 3600), `SITES_MELTANO_ENVIRONMENT` (default: the
-project's), `SITES_SHARED_API` (sites allowed one base URL), `SITES_EXECUTOR` and
+project's), `SITES_SHARED_API` (sites allowed one base URL), `SITES_FILE` (some of the sites), `SITES_EXECUTOR` and
 `SITES_EXECUTOR_CONFIG` (another executor, e.g. `dagster_k8s:k8s_job_executor`).
 """
 
