@@ -1,24 +1,25 @@
 """`make sites-demo`: three LMS sites of different sizes, loaded in parallel by Dagster into one PostgreSQL.
 
-Each site is a sandbox API of its own (120 requests a minute, as the real one) and an extractor of
-`sites/meltano-sites.yml`; Dagster's `all_sites` job (sites/definitions.py) runs `meltano run <site>
-target-postgres` for each, at most SITES_MAX_CONCURRENT at once, retrying a failed site on its own.
-Every site loads into a schema of its own; Meltano's system database, with every site's state, is
-the same PostgreSQL. Before each run, ten enrollments of each site change: a second run reads only those
-(the full-table streams, which the API cannot filter by date, are read whole and merged).
+Each site is a sandbox API of its own (120 requests a minute, as the real one) and an asset of
+sites/definitions.py; `dagster job execute -j all_sites` materializes them, at most
+SITES_MAX_CONCURRENT at once (the `lms_sites` pool of the demo's own Dagster instance). Every
+site loads into a schema of its own; Meltano's system database, with every site's state, is the
+same PostgreSQL. Before each run ten enrollments of each site change: a second run reads only
+those (the full-table streams, which the API cannot filter by date, are read whole and merged).
 
-Usage: python -m scripts.sites_demo [--sqlalchemy-url URL] [--fail-site SCHEMA ...] [--work-dir DIR]
-Exit 0 when every site loaded, 1 when one failed (after its retries; the others still load).
+The database: --sqlalchemy-url, else SITES_DEMO_SQLALCHEMY_URL, else the demo's own embedded
+PostgreSQL server under the work dir. Exit 0 when every site loaded, 1 when one failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -31,133 +32,229 @@ ROOT = Path(__file__).resolve().parent.parent
 SCALES = {"tap-lms-north": 0.05, "tap-lms-south": 0.15, "tap-lms-east": 0.4}
 #: Enrollments each site changes before every run: all that a run after the first reads of them.
 CHANGED = 10
-DATABASE = "lms_sites"
+#: Seconds between progress lines while the sites run.
+PROGRESS_EVERY = 10.0
+DATABASE_VARIABLE = "SITES_DEMO_SQLALCHEMY_URL"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start the sites, run Dagster's all_sites job, print what each site loaded; 0 when all did."""
     parser = argparse.ArgumentParser(prog="python -m scripts.sites_demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sqlalchemy-url", help="PostgreSQL database to load and keep Meltano's state in "
-                        f"(default: database {DATABASE} at 127.0.0.1:5432, or an embedded server under the work dir)")
+    parser.add_argument("--sqlalchemy-url", default=os.environ.get(DATABASE_VARIABLE),
+                        help=f"PostgreSQL database to load and keep Meltano's state in (default: ${DATABASE_VARIABLE}, "
+                        "else the demo's own embedded server under the work dir)")
     parser.add_argument("--fail-site", action="append", default=[], metavar="SCHEMA",
                         help="serve this site (north, south or east) with another key, so that it fails (a test)")
-    parser.add_argument("--work-dir", type=Path, default=ROOT / ".sites", help="logs and Dagster's runs")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / ".sites", help="Dagster's instance, runs and logs")
     args = parser.parse_args(argv)
+    os.umask(0o077)  # Dagster's storage and logs hold the sites' log lines: the owner's only
 
     from sites import definitions  # noqa: PLC0415 - Dagster's import is slow: after the usage is checked
 
     work = args.work_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    url = args.sqlalchemy_url or _database(work)
+    url = args.sqlalchemy_url or _own_database(work)
+    limit = int(os.environ.get("SITES_MAX_CONCURRENT", "4"))
+    home = _instance(work / "dagster", limit)
 
     sandboxes: dict[str, Sandbox] = {}
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TAP_LMS_")}
     try:
-        for site in definitions.site_names():
-            failing = definitions.schema_of(site) in args.fail_site
-            key = "another-key" if failing else DEFAULT_KEY
-            sandbox = Sandbox(scale=SCALES.get(site, 0.1), api_key=key, rate_limit=120).start()
-            sandboxes[site] = sandbox
+        for site in definitions.sites():
+            key = "another-key" if site.schema in args.fail_site else DEFAULT_KEY
+            sandbox = Sandbox(scale=SCALES.get(site.name, 0.1), api_key=key, rate_limit=120).start()
+            sandboxes[site.name] = sandbox
             # Users progressed since the last run: these enrollments are updated now, and a run after the
             # first reads them again (and only them: the others are older than its bookmark).
             sandbox.touch("enrollments", range(1, CHANGED + 1))
-            prefix = site.upper().replace("-", "_")
-            os.environ[f"{prefix}_BASE_URL"] = sandbox.url
-            os.environ[f"{prefix}_API_KEY"] = DEFAULT_KEY
-        os.environ.update({
+            env[f"{site.env_prefix}_BASE_URL"] = sandbox.url
+            env[f"{site.env_prefix}_API_KEY"] = DEFAULT_KEY
+        env.update({
+            "DAGSTER_HOME": str(home),
             "MELTANO_DATABASE_URI": url,
             "TARGET_POSTGRES_SQLALCHEMY_URL": url,
-            "SITES_LOG_DIR": str(work / "logs"),
             # Dagster's step processes import sites.definitions from the repository root.
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         })
-        print(f"sites-demo: {len(sandboxes)} sites, at most "
-              f"{os.environ.get('SITES_MAX_CONCURRENT', '4')} at once, into {postgres.libpq_uri(url)}", file=sys.stderr)
+        print(f"sites-demo: {len(sandboxes)} sites, at most {limit} at once, into {postgres.libpq_uri(url)}", file=sys.stderr)
         started = time.monotonic()
-        results = _run_all_sites(work / "dagster")
+        run_id = _run_all_sites(home, env, work / "all_sites.log", list(sandboxes))
         wall = time.monotonic() - started
     finally:
         for sandbox in sandboxes.values():
             sandbox.stop()
-    return _report(url, results, wall, definitions)
+    return _report(url, home, run_id, wall, definitions)
 
 
-def _database(work: Path) -> str:
-    """Database lms_sites on the server at 127.0.0.1:5432, or on an embedded server under `work`; created once."""
-    try:
-        admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=3)
-        base = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    except psycopg.OperationalError:
-        base = postgres.start(work / "pgdata")
-        admin = psycopg.connect(postgres.libpq_uri(base), autocommit=True)
-    with admin:
-        if not admin.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone():
-            admin.execute(f'create database "{DATABASE}"')
-    return re.sub(r"/postgres(?=\?|$)", f"/{DATABASE}", base)
+def _own_database(work: Path) -> str:
+    """The demo's own embedded PostgreSQL server under `work` (started, or found running)."""
+    return postgres.start(work / "pgdata")
 
 
-def _run_all_sites(dagster_home: Path) -> dict[str, dict]:
-    """Dagster's all_sites job on its multiprocess executor; each site's figures, or its failure."""
+def _instance(home: Path, limit: int) -> Path:
+    """The demo's Dagster instance: runs and logs under `home`, every site in the `lms_sites` pool of `limit`."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(
+        f"concurrency:\n  pools:\n    default_limit: {limit}\ntelemetry:\n  enabled: false\n", encoding="utf-8",
+    )
+    return home
+
+
+def _run_all_sites(home: Path, env: dict[str, str], log: Path, sites: list[str]) -> str:
+    """`dagster job execute -j all_sites`, with a line per site as it starts, ends or fails, and progress meanwhile."""
     import dagster as dg  # noqa: PLC0415
 
-    from sites import definitions  # noqa: PLC0415
+    config = log.with_name("run_config.yaml")
+    # The multiprocess executor's own default is one step per core: the pool is the limit, not the core count.
+    config.write_text(f"execution:\n  config:\n    multiprocess:\n      max_concurrent: {len(sites) + 1}\n", encoding="utf-8")
+    # The instance's storage is created here, before the job opens it too (two creating it at once would clash).
+    with dg.DagsterInstance.from_config(str(home)) as instance, log.open("w") as out:
+        before = {run.run_id for run in instance.get_runs()}
+        job = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster")), "job", "execute", "-f", "sites/definitions.py",
+             "-j", "all_sites", "-c", str(config)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+        watch = _Watch(instance, before)
+        while job.poll() is None:
+            watch.poll()
+            time.sleep(1)
+        watch.poll()
+    if not watch.run_id:
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        print(f"sites-demo: the all_sites job did not start: {tail[0]}", file=sys.stderr)
+        sys.exit(1)
+    print(f"sites-demo: Dagster's own log of the run: {log}", file=sys.stderr)
+    return watch.run_id
 
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict] = {}
-    attempts: dict[str, int] = {}
-    with dg.DagsterInstance.local_temp(tempdir=str(dagster_home)) as instance, dg.execute_job(
-        dg.reconstructable(definitions.all_sites_job), instance=instance, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("SITES_LOG_LEVEL", "WARNING")}}}},
-    ) as result:
-        for event in result.all_events:
-            step = event.step_key
-            if step and event.event_type_value in ("STEP_START", "STEP_RESTARTED"):  # a retry is a restart
-                attempts[step] = attempts.get(step, 0) + 1
-            if step and event.event_type_value == "STEP_FAILURE":
-                info = event.step_failure_data.user_failure_data if event.step_failure_data else None
-                reason = (info.description if info else None) or event.message or "failed"
-                results[step] = {"error": reason}
-        for site in definitions.site_names():
-            step = definitions.schema_of(site)
-            if step not in results:
-                results[step] = result.output_for_node(step) if result.is_node_success(step) else {"error": "did not run"}
-            results[step]["attempts"] = attempts.get(step, 0)
+
+class _Watch:
+    """Dagster's event log of the run, told as it happens: a line per site's start, end, retry or failure."""
+
+    def __init__(self, instance: Any, before: set[str]) -> None:  # noqa: ANN401
+        self.instance, self.before = instance, before
+        self.run_id: str | None = None
+        self.seen = 0
+        self.started = time.monotonic()
+        self.last_line = self.started
+        self.running: dict[str, str] = {}  # step -> its latest tap progress line
+
+    def poll(self) -> None:
+        if self.run_id is None:
+            runs = [run for run in self.instance.get_runs() if run.run_id not in self.before]
+            if not runs:
+                if time.monotonic() - self.last_line >= PROGRESS_EVERY:
+                    self._say("Dagster is loading the sites' definitions")
+                return
+            self.run_id = runs[0].run_id
+        entries = self.instance.all_logs(self.run_id)
+        for entry in entries[self.seen:]:
+            self._tell(entry)
+        self.seen = len(entries)
+        if time.monotonic() - self.last_line >= PROGRESS_EVERY:
+            states = "; ".join(f"{step}: {line or 'starting'}" for step, line in sorted(self.running.items()))
+            self._say(states or "waiting for Dagster to start the next site")
+
+    def _tell(self, entry: Any) -> None:  # noqa: ANN401
+        step = (entry.step_key or "").removeprefix("lms__")
+        event = entry.dagster_event
+        if event is None:  # a log line: the tap's, through Pipes
+            if step in self.running and "progress:" in entry.user_message:
+                self.running[step] = entry.user_message.split("progress: ", 1)[1]
+            return
+        kind = event.event_type_value
+        if step == "meltano_system_database" and kind == "ASSET_MATERIALIZATION":
+            self._say("Meltano's system database is ready")
+        if step == "meltano_system_database" or not step:
+            return
+        if kind == "STEP_START":
+            self.running[step] = ""
+            self._say(f"{step}: started")
+        elif kind == "ASSET_MATERIALIZATION":
+            figures = {key: value.value for key, value in event.event_specific_data.materialization.metadata.items()}
+            self.running.pop(step, None)
+            self._say(f"{step}: loaded {figures['records']:,} records, {figures['requests']:,} requests, "
+                      f"{figures['429s']} 429s in {figures['seconds']:.1f} s")
+        elif kind == "STEP_UP_FOR_RETRY":
+            self.running.pop(step, None)
+            self._say(f"{step}: failed, to be retried: {_failure_line(event)}")
+        elif kind == "STEP_FAILURE":
+            self.running.pop(step, None)
+            self._say(f"{step}: FAILED: {_failure_line(event)}")
+
+    def _say(self, line: str) -> None:
+        self.last_line = time.monotonic()
+        print(f"sites-demo: {self.last_line - self.started:4.0f} s  {line}", file=sys.stderr, flush=True)
+
+
+def _failure_line(event: Any) -> str:  # noqa: ANN401
+    """The one line a site failed with: the failure's description, never its stack trace."""
+    data = getattr(event, "step_failure_data", None) or getattr(event, "event_specific_data", None)
+    info = getattr(data, "user_failure_data", None)
+    if info is not None and info.description:
+        return str(info.description)
+    error = getattr(data, "error", None)
+    return (error.message.strip().splitlines() or ["failed"])[0] if error is not None else "failed"
+
+
+def _results(home: Path, run_id: str) -> dict[str, dict[str, Any]]:
+    """Each site's figures (the materialization's metadata) or its failure line, and its attempts, from Dagster's storage."""
+    import dagster as dg  # noqa: PLC0415
+
+    results: dict[str, dict[str, Any]] = {}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for entry in instance.all_logs(run_id):
+            event, step = entry.dagster_event, (entry.step_key or "").removeprefix("lms__")
+            if event is None or not step:
+                continue
+            found = results.setdefault(step, {"attempts": 0})
+            if event.event_type_value in ("STEP_START", "STEP_RESTARTED"):
+                found["attempts"] += 1
+            elif event.event_type_value == "ASSET_MATERIALIZATION":
+                found.update({key: value.value for key, value in event.event_specific_data.materialization.metadata.items()})
+            elif event.event_type_value == "STEP_FAILURE":
+                found["error"] = _failure_line(event)
     return results
 
 
-def _report(url: str, results: dict[str, dict], wall: float, definitions: object) -> int:
+def _report(url: str, home: Path, run_id: str, wall: float, definitions: Any) -> int:  # noqa: ANN401
     """One line per site: rows in its schema, records read by this run, its state id, seconds; then the totals."""
+    results = _results(home, run_id)
+    sites = definitions.sites()
     with psycopg.connect(postgres.libpq_uri(url), autocommit=True) as db:
         states = {row[0] for row in db.execute("select state_id from state")}
         rows = {}
-        for schema in results:
+        for site in sites:
             tables = [r[0] for r in db.execute(
-                "select table_name from information_schema.tables where table_schema = %s", (schema,))]
-            rows[schema] = sum(
-                db.execute(f'select count(*) from "{schema}"."{table}" where _sdc_deleted_at is null').fetchone()[0]
+                "select table_name from information_schema.tables where table_schema = %s", (site.schema,))]
+            rows[site.schema] = sum(
+                db.execute(f'select count(*) from "{site.schema}"."{table}" where _sdc_deleted_at is null').fetchone()[0]
                 for table in tables
             )
     print(f"\n{'site':<15} {'schema':<7} {'rows':>7} {'read':>7} {'enrollments read':>16} {'seconds':>8} "
           f"{'cpu s':>6} {'tries':>5}  state id")
     failed = 0
-    for site in definitions.site_names():  # type: ignore[attr-defined]
-        schema = definitions.schema_of(site)  # type: ignore[attr-defined]
-        found = results[schema]
-        state_id = next((s for s in sorted(states) if s.endswith(f":{site}-to-target-postgres")), "-")
-        if "error" in found:
+    for site in sites:
+        found = results.get(site.schema, {"attempts": 0, "error": "did not run"})
+        state = definitions.state_id(site.name)
+        state_id = state if state in states else "-"
+        if "error" in found or "records" not in found:
             failed += 1
-            print(f"{site:<15} {schema:<7} {rows[schema]:>7,} {'-':>7} {'-':>16} {'-':>8} {'-':>6} {found['attempts']:>5}  "
-                  f"{state_id}  FAILED: {found['error']}")
+            print(f"{site.name:<15} {site.schema:<7} {rows[site.schema]:>7,} {'-':>7} {'-':>16} {'-':>8} {'-':>6} "
+                  f"{found['attempts']:>5}  {state_id}  FAILED: {found.get('error', 'did not run')}")
             continue
-        print(f"{site:<15} {schema:<7} {rows[schema]:>7,} {found['records'] or 0:>7,} {found['enrollments_read'] or 0:>16,} "
-              f"{found['seconds']:>8.1f} {found['cpu_seconds']:>6.1f} {found['attempts']:>5}  {state_id}")
-    total = sum(found.get("seconds", 0) for found in results.values())
-    print(f"\nwall time {wall:.1f} s for {len(results)} sites; their runs add up to {total:.1f} s "
+        print(f"{site.name:<15} {site.schema:<7} {rows[site.schema]:>7,} {found['records']:>7,} "
+              f"{found.get('records/enrollments', 0):>16,} {found['seconds']:>8.1f} {found['cpu_seconds']:>6.1f} "
+              f"{found['attempts']:>5}  {state_id}")
+    total = sum(found.get("seconds", 0) for found in results.values() if "records" in found)
+    print(f"\nwall time {wall:.1f} s for {len(sites)} sites; their runs add up to {total:.1f} s "
           f"(state in Meltano's system database on PostgreSQL: {len(states)} state ids)")
     print(f'Connect: psql "{postgres.libpq_uri(url)}"   (select * from north.enrollments; select * from state)')
+    print(f"Dagster: DAGSTER_HOME={home} dagster dev -f sites/definitions.py   (every site's runs, logs and figures)")
     if "host=" in url:
         print(f"Stop:    .venv/bin/python -m sandbox.postgres stop --pgdata {url.rsplit('host=', 1)[1]}")
     if failed:
-        print(f"sites-demo: {failed} site(s) failed after their retries; the others loaded", file=sys.stderr)
+        print(f"sites-demo: {failed} site(s) failed; the others loaded", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -18,7 +18,7 @@ import requests
 import simplejson  # the SDK reads --catalog and --state with it
 from singer_sdk import exceptions as sdk_errors
 
-from tap_lms import console, redaction
+from tap_lms import console, redaction, run_report
 from tap_lms.errors import ConfigurationError, TapLMSError
 from tap_lms.invocation import Invocation
 from tap_lms.options import MAX_CONFIG_DEPTH, json_text_depth
@@ -56,6 +56,7 @@ def main() -> None:
         invocation.report.print_summary(failure=str(error) if error else stopped, error_follows=error is not None)
     if error is not None:
         console.report_error(str(error))
+    run_report.write_if_asked(invocation.report, error, code)
     sys.exit(code)
 
 
