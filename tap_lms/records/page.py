@@ -11,7 +11,7 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_lms.records.selectors import holds_records, is_jsonpath, select_records, select_value
+from tap_lms.records.selectors import ERROR_KEYS, holds_records, is_jsonpath, select_records, select_value
 
 
 def _now() -> dt.datetime:
@@ -59,8 +59,12 @@ def missing_selector(body: t.Any, selector: str) -> str | None:  # noqa: ANN401
     holds records elsewhere is a mistake in the config, said before anything is
     written. A JSONPath may rightly match nothing (a filter, `[*]` over an empty list).
     """
-    if is_jsonpath(selector):
+    if is_jsonpath(selector) or body in ({}, [], None):  # an empty body is an empty page, whatever it is written as
         return None
+    if isinstance(body, dict):
+        errors = sorted(str(key) for key in body if key in ERROR_KEYS)
+        if errors:
+            return f"no '{selector}' in the response, which holds the API's '{errors[0]}' instead"
     keys = ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
     return f"no '{selector}' in the response; it has: {keys or 'nothing'} (check the data_selector)"
 
