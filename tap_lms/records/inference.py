@@ -13,6 +13,9 @@ import datetime as dt
 import re
 import typing as t
 
+#: How deep a schema describes nested objects and lists: below, a value is any object or list (a JSON column),
+#: so that records nested hundreds of levels deep are written whole, their schema bounded.
+MAX_DEPTH = 32
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
 
@@ -28,8 +31,10 @@ class _Shape:
         self.all_boolean_text = True
         self.properties: dict[str, _Shape] = {}
         self.items: _Shape | None = None
+        #: Seen nested deeper than `MAX_DEPTH`: described as any object or list, whatever it holds.
+        self.opaque = False
 
-    def add(self, value: t.Any) -> None:  # noqa: ANN401, C901 - one case per JSON type
+    def add(self, value: t.Any, depth: int = 0) -> None:  # noqa: ANN401, C901, PLR0912 - one case per JSON type
         if value is None:
             self.kinds.add("null")
         elif isinstance(value, bool):
@@ -48,13 +53,19 @@ class _Shape:
                 self.all_boolean_text = self.all_boolean_text and text.lower() in {"true", "false"}
         elif isinstance(value, dict):
             self.kinds.add("object")
+            if depth >= MAX_DEPTH:  # deeper than any table: any object, its members not described
+                self.opaque = True
+                return
             for key, item in value.items():
-                self.properties.setdefault(key, _Shape()).add(item)
+                self.properties.setdefault(key, _Shape()).add(item, depth + 1)
         elif isinstance(value, list):
             self.kinds.add("array")
+            if depth >= MAX_DEPTH:
+                self.opaque = True
+                return
             self.items = self.items or _Shape()
             for item in value:
-                self.items.add(item)
+                self.items.add(item, depth + 1)
         else:
             self.kinds.add("string")
             self.all_timestamps = self.all_numeric_text = self.all_boolean_text = False
@@ -76,8 +87,10 @@ class _Shape:
         result: dict[str, t.Any] = {"type": [kind, "null"] if nullable else kind}
         if kind == "string" and self.saw_text and self.all_timestamps and self.kinds - {"null"} == {"string"}:
             result["format"] = "date-time"
-        elif kind == "object":
+        elif kind == "object" and not self.opaque:
             result["properties"] = {k: s.schema() for k, s in self.properties.items()}
+        elif kind == "array" and self.opaque:
+            result["items"] = {}
         elif kind == "array":
             items = self.items
             result["items"] = items.schema(nullable="null" in items.kinds) if items and items.kinds else {}
