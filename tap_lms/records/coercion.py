@@ -44,7 +44,7 @@ def _types_of(schema: dict) -> set[str]:
 
 #: Python types that need no conversion at all, per JSON Schema type (None: check every value).
 _ALREADY_FINE: dict[str, frozenset[type]] = {
-    "integer": frozenset(),  # every int is checked: one beyond 64 bits fails the whole load of a bigint column
+    "integer": frozenset({int}),  # a column's whole numbers beyond 64 bits are found a page at a time
     "number": frozenset({int}),  # floats are checked: NaN and Infinity are not JSON
     "boolean": frozenset({bool}),
     "string": frozenset({str}),
@@ -119,6 +119,8 @@ class RecordCoercer:
         self._normalize = set(normalize)
         #: A growing schema: no value is set to null or moved aside, the schema gains columns instead.
         self._growth = growth
+        #: Top-level whole-number columns: a value beyond 64 bits there fails a `bigint` column's whole load.
+        self._int_columns: list[str] = []
         self._fields = self._compile_properties(schema.get("properties", {}), prefix="")
         self._keep_unknown = EXTRA_FIELDS in self._fields and growth is None
 
@@ -136,6 +138,7 @@ class RecordCoercer:
         if self._growth is not None:
             self._convert_growing(records, self._growth)
             return
+        self._wide_integers(records, self._int_columns)
         fields = self._fields
         for record in records:
             unknown = _convert_members(fields, record)
@@ -160,7 +163,7 @@ class RecordCoercer:
         cannot hold, a field beyond the column cap) are moved there in each record.
         """
         fields = self._fields
-        pending = []
+        pending = self._wide_integers(records, self._int_columns)
         for record in records:
             unknown = _convert_members(fields, record, growth)
             if unknown:
@@ -170,9 +173,12 @@ class RecordCoercer:
                 return
             new = {name: None for _record, unknown in pending for name in unknown if not growth.known(name)}
             if new:
+                known_ints = len(self._int_columns)
                 added = growth.add_fields([record for record, _unknown in pending], new)
                 fields.update(self._compile_properties(added, prefix=""))
-            again = []
+                again = self._wide_integers([record for record, _unknown in pending], self._int_columns[known_ints:])
+            else:
+                again = []
             for record, unknown in pending:
                 placed = growth.place_record(record, unknown)
                 known = {name: fields[name] for name in placed if name in fields}
@@ -181,6 +187,27 @@ class RecordCoercer:
                     if more:
                         again.append((record, more))
             pending = again
+
+    def _wide_integers(self, records: list[dict], columns: list[str]) -> list[tuple[dict, list[str]]]:
+        """Whole numbers beyond 64 bits in whole-number `columns`: null (declared) or moved to a text variant (growing).
+
+        Checked a column at a time over the page (as cheap as a value's type check, which
+        lets them through); returns the records given a variant column the schema lacks.
+        """
+        moved = []
+        growth = self._growth
+        for name in columns:
+            for record in [r for r in records if type(v := r.get(name)) is int and not -INT64 <= v < INT64]:
+                if growth is None:
+                    self._warn(name, "a whole number too large to store; set to null", _preview(record[name]))
+                    record[name] = None
+                    continue
+                variant, value = growth.variant_for(name, record[name], record, top=True)
+                record[name], record[variant] = None, value
+                growth.count_variant(name, variant)
+                if variant not in self._fields:
+                    moved.append((record, [variant]))
+        return moved
 
     def problems(self) -> list[str]:
         """One line per field and problem, with how many records had it: what a stream says when its pass is over."""
@@ -198,9 +225,9 @@ class RecordCoercer:
             found[0] += 1
 
     def _compile_properties(self, properties: dict, prefix: str) -> dict[str, tuple[frozenset[type], Converter]]:
-        return {name: self._compile(subschema, f"{prefix}{name}") for name, subschema in properties.items()}
+        return {name: self._compile(subschema, f"{prefix}{name}", top=not prefix) for name, subschema in properties.items()}
 
-    def _compile(self, schema: dict, path: str) -> tuple[frozenset[type], Converter]:  # noqa: C901, PLR0911 - one case per JSON type
+    def _compile(self, schema: dict, path: str, *, top: bool = False) -> tuple[frozenset[type], Converter]:  # noqa: C901, PLR0911 - one case per JSON type
         types = _types_of(schema) - {"null"}
 
         def guarded(convert: Converter) -> Converter:
@@ -223,8 +250,8 @@ class RecordCoercer:
             # A growing schema's unions (a column never seen with a value, a variant for objects and lists):
             # each value keeps its type, or goes to a variant column.
             admitted = frozenset(kind for name in types for kind in _PYTHON_TYPES.get(name, ()))
-            if "integer" in types and not types & {"string", "number", "object", "array"}:  # a bigint column
-                return admitted - {int}, guarded(_expect_within_64_bits(tuple(admitted)))
+            if top and "integer" in types and not types & {"string", "number", "object", "array"}:  # a bigint column
+                self._int_columns.append(path)
             return admitted, guarded(_expect(tuple(admitted), "another type"))
         if not types or (len(types) > 1 and "string" in types and "object" not in types):
             # Free-form or string-tolerant unions: nothing to enforce.
@@ -267,6 +294,8 @@ class RecordCoercer:
         if "number" in types:
             return _ALREADY_FINE["number"], guarded(to_number)
         if "integer" in types:
+            if top:  # nested whole numbers live in a JSON column, which holds any
+                self._int_columns.append(path)
             return _ALREADY_FINE["integer"], guarded(to_integer)
         if "boolean" in types:
             return _ALREADY_FINE["boolean"], guarded(to_boolean)
@@ -290,17 +319,6 @@ def _expect(kind: type | tuple[type, ...], problem: str) -> Converter:
         raise Drop(problem)
 
     return check
-
-
-def _expect_within_64_bits(kinds: tuple[type, ...]) -> Converter:
-    check = _expect(kinds, "another type")
-
-    def within(value: t.Any) -> t.Any:  # noqa: ANN401
-        if type(value) is int and not -INT64 <= value < INT64:
-            raise Drop("a whole number too large to store")
-        return check(value)
-
-    return within
 
 
 def _preview(value: t.Any) -> str:  # noqa: ANN401
