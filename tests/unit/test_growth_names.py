@@ -114,3 +114,17 @@ def test_records_nested_hundreds_of_levels_deep_get_a_bounded_schema():
     RecordCoercer("things", growth.schema, growth=growth).convert_page(page)
     assert page[0]["lists"] is deep and page[0]["objects"] is nested
     copy.deepcopy(growth.schema)  # what the SDK does with a schema: no RecursionError
+
+
+def test_text_no_target_stores_is_cleaned_at_any_depth():
+    from tap_lms.records.text import REPLACEMENT, clean_strings
+
+    deep: object = {"bad\x00key": "a\x00b", "list": ["\ud800", 1]}
+    for _ in range(2000):
+        deep = [{"next": deep}]
+    record = {"id": 1, "nested": deep}
+    assert clean_strings([record]) == 3
+    inner = record["nested"]
+    for _ in range(2000):
+        inner = inner[0]["next"]
+    assert inner == {f"bad{REPLACEMENT}key": f"a{REPLACEMENT}b", "list": [REPLACEMENT, 1]}
