@@ -14,6 +14,8 @@ Under `/awkward/v1/`, no credentials:
   `{"data": {"record": {"comments": {"nodes", "pageInfo": {"endCursor"}}}}}`. Record 1 is not visible: the
   answer is `{"errors": [...]}` with no `data`, as GraphQL APIs answer.
 - `deep?depth=N&kind=object|list`: three records, each nested N levels deep (at most 950).
+- `wide?fields=N&pages=P&page=K`: one record a page, each page bringing N fields no page before had,
+  `{"items": [...], "total_pages": P}`.
 """
 
 from __future__ import annotations
@@ -94,6 +96,11 @@ def answer(path: str, params: dict[str, str]) -> Answer:  # noqa: PLR0911 - one 
         if number % 2:
             return 200, {}, {}
         return 200, {"items": [{"id": number * 10 + i, "record_id": number, "file": f"f{i}.pdf"} for i in (1, 2)]}, {}
+    if rest == "/wide":
+        fields, pages, page = (min(max(int(params.get(name, default)), 1), 200_000) for name, default in
+                               (("fields", 10), ("pages", 3), ("page", 1)))
+        row = {"id": page, **{f"p{page}_field_{i}": i for i in range(fields)}} if page <= pages else None
+        return 200, {"items": [row] if row else [], "total_pages": pages}, {}
     if rest == "/deep":
         depth = min(max(int(params.get("depth", 300)), 1), 950)  # Python's own encoder stops near 1,000
         return 200, {"items": [_deep(depth, params.get("kind", "object"), n) for n in (1, 2, 3)]}, {}

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import typing as t
 
-from tap_lms.records.inference import infer_properties
+from tap_lms.records.inference import MAX_COLUMNS, infer_properties
 
 #: A value's variant column type, by its Python type, in dlt's names.
 _VARIANT_KINDS: dict[type, str] = {str: "text", bool: "bool", int: "bigint", float: "double", dict: "json", list: "json"}
@@ -45,8 +45,6 @@ VARIANT_SCHEMAS: dict[str, dict[str, t.Any]] = {
 _INT64 = 2**63
 #: Variant column names end with `__v_<type>` (`__v2_<type>`... when the API uses that name itself).
 _VARIANT_MARK = "__v_"
-#: The most columns a stream's schema gets: PostgreSQL holds 1,600 per table, and targets add columns of their own.
-MAX_COLUMNS = 1000
 #: The longest column name PostgreSQL keeps whole, in bytes of UTF-8.
 MAX_NAME_BYTES = 63
 #: The column of a field whose name is empty (or only spaces).

@@ -10,9 +10,13 @@ targets get columns rather than opaque blobs.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import typing as t
 
+#: The most columns a stream's schema gets: PostgreSQL holds 1,600 a table, and targets add columns of their own.
+#: A sample with more fields describes the first ones; a sync keeps the others in `_extra_fields` (records.growth).
+MAX_COLUMNS = 1000
 #: How deep a schema describes nested objects and lists: below, a value is any object or list (a JSON column),
 #: so that records nested hundreds of levels deep are written whole, their schema bounded.
 MAX_DEPTH = 32
@@ -116,7 +120,7 @@ def infer_schema(records: t.Sequence[dict[str, t.Any]], *, source: str) -> dict[
     top = _Shape()
     for record in records:
         top.add(record)
-    properties = {k: s.schema() for k, s in top.properties.items()}
+    properties = {k: s.schema() for k, s in itertools.islice(top.properties.items(), MAX_COLUMNS)}
     return {
         "type": "object",
         "description": (
