@@ -68,3 +68,9 @@ def test_records_nested_hundreds_of_levels_deep_are_written_and_other_streams_sy
     for _ in range(900):
         deepest = deepest[0]
     assert deepest == 1
+
+
+def test_the_connection_test_names_a_post_request_post(tmp_path, sandbox):
+    run = run_tap(tmp_path, config(sandbox, "awkward_graphql_errors_for_one_parent"), "--test")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "tap-lms test: comments: ok: reachable, authorised, first page parsed (POST /awkward/v1/graphql)" in run.stderr
