@@ -174,7 +174,8 @@ class SchemaGrowth:
                 if EXTRA_FIELDS not in self.properties:
                     self.properties[EXTRA_FIELDS] = added[EXTRA_FIELDS] = dict(_EXTRA_SCHEMA)
                 continue
-            column = storable_name(name) if name not in self.variant_columns else name
+            # A key keeps its name: the stream's key properties and its state name it so.
+            column = name if name in self.variant_columns or name in self._keep else storable_name(name)
             suffix = 2
             while column != name and (column in self.properties or column in added):
                 column = storable_name(f"{name}_{suffix}")  # two names alike after the cut: a tag of each
