@@ -24,8 +24,8 @@ _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 _UTC_SAFE = re.compile(
     r"^(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?Z$", re.ASCII
 ).match
-#: RFC 3339 as JSON Schema's `date-time` means it (any number of fractional digits, `Z` or an offset): such a text
-#: is written as sent, once its day is known to exist. `(year, month, day)` are groups 1 to 3, the fraction group 4.
+#: RFC 3339 as JSON Schema's `date-time` means it (any number of fractional digits, `Z` or an offset); in UTC such
+#: a text is written as sent, once its day is known to exist. `(year, month, day)` are groups 1 to 3, the fraction 4.
 _RFC3339 = re.compile(
     r"^(?!0000)(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(\d+))?"
     r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$",
@@ -139,11 +139,6 @@ def _moment(value: t.Any) -> dt.datetime:  # noqa: ANN401
     raise Drop("not a date-time")
 
 
-def _to_datetime(value: t.Any) -> str:  # noqa: ANN401
-    """Any ISO 8601 timestamp (or epoch seconds) as RFC 3339 in UTC, written with `Z`."""
-    return utc_text(_moment(value))
-
-
 def to_bookmark_datetime(value: t.Any) -> str:  # noqa: ANN401
     """A replication key's timestamp in UTC with microseconds always written: such texts sort as the moments do.
 
@@ -152,17 +147,22 @@ def to_bookmark_datetime(value: t.Any) -> str:  # noqa: ANN401
     if type(value) is str and _UTC_SAFE(value):  # already UTC and a real day: only the fraction to pad (most records)
         seconds, _dot, fraction = value[:-1].partition(".")
         return f"{seconds}.{fraction:0<6}Z"
-    text = utc_text(_moment(value), fixed_width=True)
+    return _in_utc(value, fixed_width=True)
+
+
+def _in_utc(value: t.Any, *, fixed_width: bool) -> str:  # noqa: ANN401
+    """`value`'s moment as RFC 3339 in UTC, with every fractional digit it was sent with (Python keeps six)."""
+    text = utc_text(_moment(value), fixed_width=fixed_width)
     found = _RFC3339(value) if type(value) is str else None
     if found and found[4] and len(found[4]) > 6:  # an offset moves whole minutes: the sub-second digits stay as sent
-        return f"{text[:-7]}{found[4]}Z"
+        return f"{text[:-1].partition('.')[0]}.{found[4]}Z"
     return text
 
 
-def _rfc3339_as_sent(value: str) -> bool:
-    """Whether `value` is RFC 3339 (with a day that exists): then it is written exactly as the API sent it."""
+def _utc_as_sent(value: str) -> bool:
+    """Whether `value` is RFC 3339 in UTC (`Z`, any number of fractional digits, a day that exists): written as sent."""
     found = _RFC3339(value)
-    if found is None:
+    if found is None or value[-1] != "Z":
         return False
     day = int(found[3])
     if day <= 28:
@@ -175,10 +175,14 @@ def _rfc3339_as_sent(value: str) -> bool:
 
 
 def to_rfc3339(value: t.Any) -> str:  # noqa: ANN401
-    """A value already RFC 3339 stays as sent (any fraction, any offset); anything else goes through `_to_datetime`."""
-    if type(value) is str and (_UTC_SAFE(value) or _rfc3339_as_sent(value)):
+    """RFC 3339 in UTC stays as sent (any number of fractional digits); anything else is written in UTC, digits kept.
+
+    An offset is not passed on: target-postgres (through the SDK) writes `10:00+02:00` into its timestamp column
+    as 10:00, so the same instant is written in UTC instead.
+    """
+    if type(value) is str and (_UTC_SAFE(value) or _utc_as_sent(value)):
         return value
-    return _to_datetime(value)
+    return _in_utc(value, fixed_width=False)
 
 
 class Drop(Exception):  # noqa: N818 - control flow, never escapes the records package
