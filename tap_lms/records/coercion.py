@@ -279,15 +279,18 @@ class RecordCoercer:
             def convert_array(value: t.Any) -> t.Any:  # noqa: ANN401
                 if not isinstance(value, list):
                     raise Drop("not an array")
+                changed = None
                 for index, item in enumerate(value):
                     if item is None:
-                        if null_misfits:  # the whole list goes to a variant column
+                        if null_misfits:  # the whole list goes to a variant column, as sent
                             raise Drop("a null item")
                     elif type(item) not in item_fine:
                         converted = item_convert(item)
-                        if converted is _MISFIT:  # the whole list goes to a variant column
+                        if converted is _MISFIT:  # the whole list goes to a variant column, as sent
                             raise Drop("an item of another type")
-                        value[index] = converted
+                        changed = [*(changed or ()), (index, converted)]
+                for index, converted in changed or ():  # only once every item fits: a list moved aside is as sent
+                    value[index] = converted
                 return value
 
             return _NOTHING, guarded(convert_array)

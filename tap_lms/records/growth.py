@@ -188,7 +188,10 @@ class SchemaGrowth:
         return added
 
     def place_record(self, record: dict, names: t.Iterable[str]) -> list[str]:
-        """Move `record`'s fields `names` to their columns (or into `_extra_fields`); return the columns they are in."""
+        """Move `record`'s fields `names` to their columns (or into `_extra_fields`); return the columns they are in.
+
+        A field that is null and has no column yet is left out of the record (it holds no value).
+        """
         placed = []
         for name in names:
             if name not in record:
@@ -203,6 +206,8 @@ class SchemaGrowth:
                 if not isinstance(extra, dict):
                     extra = record[EXTRA_FIELDS] = {}
                 extra[name] = record.pop(name)
+            elif name not in self.properties and record[name] is None:
+                del record[name]  # null, and no column yet: the column is typed by the first value that comes
             else:
                 placed.append(name)
         return placed

@@ -2,8 +2,10 @@
 
 Guessing is conservative so that later pages still fit: every field is
 nullable, integers and numbers together widen to number, any other conflict
-widens to string, and a string field is only a `date-time` when every sampled
-value is an ISO 8601 timestamp. Nested objects and arrays are described too, so
+widens to string (a list's items of several kinds are any item), and a string
+field is only a `date-time` when every sampled value is an ISO 8601 timestamp.
+A field only ever null gets no column yet: it is typed by its first value, as dlt
+types it. Nested objects and arrays are described too, so
 targets get columns rather than opaque blobs.
 """
 
@@ -92,13 +94,25 @@ class _Shape:
         if kind == "string" and self.saw_text and self.all_timestamps and self.kinds - {"null"} == {"string"}:
             result["format"] = "date-time"
         elif kind == "object" and not self.opaque:
-            result["properties"] = {k: s.schema() for k, s in self.properties.items()}
-        elif kind == "array" and self.opaque:
-            result["items"] = {}
+            result["properties"] = {k: s.schema() for k, s in self.properties.items() if s.seen_a_value}
         elif kind == "array":
             items = self.items
-            result["items"] = items.schema(nullable="null" in items.kinds) if items and items.kinds else {}
+            mixed = items is not None and items.conflicting
+            seen = items is not None and items.seen_a_value
+            # Items of no value yet, of several kinds, or too deep: any item, each kept as sent (the column is JSON).
+            result["items"] = items.schema(nullable="null" in items.kinds) if seen and not mixed and not self.opaque else {}  # type: ignore[union-attr]
         return result
+
+    @property
+    def seen_a_value(self) -> bool:
+        """Whether any sampled value was not null: a field that was only ever null gets no column until one comes."""
+        return bool(self.kinds - {"null"})
+
+    @property
+    def conflicting(self) -> bool:
+        """Whether the values were of kinds no one type holds (whole numbers and fractions go together)."""
+        kinds = self.kinds - {"null"}
+        return len(kinds - {"integer", "number"}) + bool(kinds & {"integer", "number"}) > 1
 
 
 def _is_timestamp(text: str) -> bool:
@@ -120,7 +134,8 @@ def infer_schema(records: t.Sequence[dict[str, t.Any]], *, source: str) -> dict[
     top = _Shape()
     for record in records:
         top.add(record)
-    properties = {k: s.schema() for k, s in itertools.islice(top.properties.items(), MAX_COLUMNS)}
+    seen = ((k, s) for k, s in top.properties.items() if s.seen_a_value)  # only ever null: a column once a value comes
+    properties = {k: s.schema() for k, s in itertools.islice(seen, MAX_COLUMNS)}
     return {
         "type": "object",
         "description": (
@@ -132,10 +147,10 @@ def infer_schema(records: t.Sequence[dict[str, t.Any]], *, source: str) -> dict[
 
 
 def infer_properties(records: t.Iterable[dict[str, t.Any]], names: t.Iterable[str]) -> dict[str, dict[str, t.Any]]:
-    """Nullable JSON Schemas for the fields `names`, from the values `records` hold for them."""
+    """Nullable JSON Schemas for the fields `names` that `records` hold a value of (not null), from those values."""
     shapes = {name: _Shape() for name in names}
     for record in records:
         for name, shape in shapes.items():
             if name in record:
                 shape.add(record[name])
-    return {name: shape.schema() if shape.kinds - {"null"} else dict(UNKNOWN) for name, shape in shapes.items()}
+    return {name: shape.schema() for name, shape in shapes.items() if shape.seen_a_value}

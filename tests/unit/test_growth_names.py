@@ -128,3 +128,24 @@ def test_text_no_target_stores_is_cleaned_at_any_depth():
     for _ in range(2000):
         inner = inner[0]["next"]
     assert inner == {f"bad{REPLACEMENT}key": f"a{REPLACEMENT}b", "list": [REPLACEMENT, 1]}
+
+
+def test_a_field_null_on_the_first_page_is_typed_by_its_first_value():
+    first = [{"id": 1, "manager_id": None, "salary": None, "address": None, "left_at": None, "remote": None}] * 2
+    later = [{"id": 3, "manager_id": 1, "salary": 52000.5, "address": {"city": "X", "zip": "01234"},
+              "left_at": "2024-05-31T17:00:00Z", "remote": True}]
+    growth, pages = grow([first, later])
+    types = {name: growth.properties[name]["type"][0] for name in ("manager_id", "salary", "address", "left_at", "remote")}
+    assert types == {"manager_id": "integer", "salary": "number", "address": "object", "left_at": "string", "remote": "boolean"}
+    assert growth.properties["left_at"]["format"] == "date-time"
+    assert pages[1][0] == later[0] and "manager_id" not in pages[0][0]
+
+
+def test_a_list_of_several_kinds_keeps_every_item_as_sent():
+    _growth, pages = grow([[{"id": 1, "mix": [1, "a", {"x": 1}, None, [2, [3]]]}, {"id": 2, "mix": []}], [{"id": 3, "mix": [4, "b"]}]])
+    assert pages[0][0]["mix"] == [1, "a", {"x": 1}, None, [2, [3]]] and pages[1][0]["mix"] == [4, "b"]
+
+
+def test_a_list_whose_item_misfits_goes_whole_to_its_variant_unchanged():
+    _growth, pages = grow([[{"id": 1, "n": ["1", "2"]}], [{"id": 2, "n": [3, {"x": 1}]}]])
+    assert pages[1][0]["n"] is None and pages[1][0]["n__v_json"] == [3, {"x": 1}]
