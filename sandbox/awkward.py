@@ -12,7 +12,10 @@ Under `/awkward/v1/`, no credentials:
   written as an empty object).
 - `POST graphql`: `{"query", "variables": {"record", "after"}}`; comments of a record two at a time,
   `{"data": {"record": {"comments": {"nodes", "pageInfo": {"endCursor"}}}}}`. Record 1 is not visible: the
-  answer is `{"errors": [...]}` with no `data`, as GraphQL APIs answer.
+  answer is `{"errors": [...]}` with no `data`, as GraphQL APIs answer. With `"flat": true` among the variables,
+  `{"data": {"comments", "endCursor"}}`.
+- `codes`: `{"codes": ["A-101", ...]}`, records that are texts; `capacities`: `[10, 20, 35.5]`, a bare list of
+  numbers; `marks`: `{"marks": [{...}, null, ...]}`, null items among the records.
 - `deep?depth=N&kind=object|list`: three records, each nested N levels deep (at most 950).
 - `wide?fields=N&pages=P&page=K`: one record a page, each page bringing N fields no page before had,
   `{"items": [...], "total_pages": P}`.
@@ -34,6 +37,11 @@ _RECORDS = 9
 _DETAIL = re.compile(r"^/records/(\d+)/$")
 _ATTACHMENTS = re.compile(r"^/records/(\d+)/attachments$")
 _BIG = (2**70, -(2**65), 2**64)
+_SCALARS: dict[str, t.Any] = {
+    "/codes": {"codes": ["A-101", "A-102", "B-201"]},
+    "/capacities": [10, 20, 35.5],
+    "/marks": {"marks": [{"id": 1, "passed": True}, None, {"id": 2, "passed": False}, None]},
+}
 
 
 def record(number: int) -> dict[str, t.Any]:
@@ -96,6 +104,8 @@ def answer(path: str, params: dict[str, str]) -> Answer:  # noqa: PLR0911 - one 
         if number % 2:
             return 200, {}, {}
         return 200, {"items": [{"id": number * 10 + i, "record_id": number, "file": f"f{i}.pdf"} for i in (1, 2)]}, {}
+    if rest in _SCALARS:
+        return 200, _SCALARS[rest], {}
     if rest == "/wide":
         fields, pages, page = (min(max(int(params.get(name, default)), 1), 200_000) for name, default in
                                (("fields", 10), ("pages", 3), ("page", 1)))
@@ -123,4 +133,6 @@ def graphql(query: t.Any) -> Answer:  # noqa: ANN401
     nodes = comments[start : start + 2]
     following = str(start + 2) if start + 2 < len(comments) else None
     page = {"nodes": nodes, "pageInfo": {"endCursor": following, "hasNextPage": following is not None}}
+    if variables.get("flat"):  # the comments right under `data`, where a selector that misses them is seen to miss
+        return 200, {"data": {"comments": nodes, "endCursor": following}}, {}
     return 200, {"data": {"record": {"comments": page}}}, {}

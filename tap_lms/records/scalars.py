@@ -128,9 +128,11 @@ def _moment(value: t.Any) -> dt.datetime:  # noqa: ANN401
         if not value.strip():
             raise Drop("an empty date")
         parsed = parse_timestamp(value)
-        if parsed is None:
+        if parsed is not None:
+            return parsed
+        if not _NUMBER_TEXT.match(value.strip()):
             raise Drop("not an ISO 8601 date-time (or not a real date)")
-        return parsed
+        value = float(value)  # epoch seconds written as text ("1700000000.5"), as dlt's loader reads them
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)

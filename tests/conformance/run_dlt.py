@@ -21,6 +21,7 @@ def main() -> None:
     os.environ["DLT_PROJECT_DIR"] = str(workdir)
 
     import dlt
+    from dlt.common.normalizers.json import wrap_in_dict
     from dlt.sources.rest_api import rest_api_source
 
     source = rest_api_source(config)
@@ -30,7 +31,8 @@ def main() -> None:
     with pipeline.managed_state():
         for name, resource in source.selected_resources.items():
             key = _key(resource)
-            items = list(resource)
+            # An item that is not an object, as dlt's own normalizer wraps it before loading (`{"value": item}`).
+            items = [item if isinstance(item, dict) else wrap_in_dict("value", item) for item in resource]
             found[resource.table_name if isinstance(resource.table_name, str) else name] = {
                 "ids": [_id(item, key) for item in items],
                 "records": items,

@@ -71,7 +71,8 @@ def test_same_records_as_dlt(tmp_path, sandbox, path):
     written = tap_ids(run, config)
     for resource, ids in expected.items():
         got = written.get(resource, [])
-        assert len(got) == len(set(map(json.dumps, got))), f"{resource}: a record was written twice"
+        keyed = [value for value in got if value is not None]  # a resource without a key may write records of no id
+        assert len(keyed) == len(set(map(json.dumps, keyed))), f"{resource}: a record was written twice"
         assert sorted(map(json.dumps, set(map(json.dumps, got)))) == sorted(map(json.dumps, set(map(json.dumps, ids)))), resource
     assert set(written) <= set(expected), "tap-lms wrote a stream dlt does not have"
     assert_valid_in_order(run)

@@ -35,7 +35,9 @@ def test_a_graphql_answer_with_errors_and_no_data_is_an_empty_page_said_once(tmp
 
 def test_an_error_about_a_post_request_names_post(tmp_path, sandbox):
     settings = config(sandbox, "awkward_graphql_errors_for_one_parent")
-    settings["resources"][1]["endpoint"]["data_selector"] = "$.data.record.comments.nodes[*].id"  # numbers, not records
+    endpoint = settings["resources"][1]["endpoint"]
+    endpoint["json"]["variables"]["flat"] = True  # the comments at data.comments
+    endpoint["data_selector"] = "data.notes"  # a typo: the records are elsewhere
     run = run_tap(tmp_path, settings, "--discover")
     assert run.returncode != 0
     line = run.stderr.strip().splitlines()[-1]

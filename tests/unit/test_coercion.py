@@ -54,6 +54,7 @@ def coerce(caplog):
         ("when", "2024-05-01T12:00:00.5+02:00", "2024-05-01T10:00:00.500000Z"),  # in UTC: target-postgres drops offsets
         ("when", "2024-05-01T12:00:00.1234567Z", "2024-05-01T12:00:00.1234567Z"),  # seven digits (.NET): every one kept
         ("when", "2024-05-01T12:00:00.1234567+02:00", "2024-05-01T10:00:00.1234567Z"),
+        ("when", "1700000000.5", "2023-11-14T22:13:20.500000Z"),  # epoch seconds as text, as dlt's loader reads them
         ("when", "2024-05-01 10:00:00", "2024-05-01T10:00:00Z"),
         ("when", "2024-02-29T10:00:00Z", "2024-02-29T10:00:00Z"),  # a leap day is a real date
         ("ids", ["1", 2, "3.0"], [1, 2, 3]),
