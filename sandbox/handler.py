@@ -16,7 +16,7 @@ import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from sandbox import shapes
+from sandbox import awkward, shapes
 from sandbox.hostile import HOSTILE
 from sandbox.queries import filtered
 from sandbox.state import LoggedRequest, State
@@ -167,6 +167,12 @@ class Handler(BaseHTTPRequestHandler):
         elif path.startswith("/paged/v2/") and path.endswith("/search"):
             query = json.loads(raw or b"{}")
             status, body, headers = shapes.answer(self, sandbox, path.removesuffix("/search"), _search_params(query))
+        elif path == f"{awkward.PREFIX}/graphql":
+            try:
+                query = json.loads(raw or b"null")
+            except ValueError:
+                query = None
+            status, body, headers = awkward.graphql(query)
         else:
             status, body, headers = 404, {"error": "not_found"}, {}
         self._json(status, body, headers)

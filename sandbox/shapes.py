@@ -11,7 +11,8 @@ Each shape lives under its own prefix and takes its own credentials:
 - `/cursor/v1/<list>`: a key in `X-API-Key` (or cookie `api_key`), `{"records": [...], "paging": {"next_cursor": ...}}`;
 - `/next/api/<list>`: a key in the query (`key`), `{"count", "next", "results"}` with a next-page URL;
 - `/hcursor/v1/<list>`: a key in `X-API-Key`, the next page's token in header `X-Next-Cursor`;
-- `/grow/v1/...`: records whose fields change as the pages go on, three levels of parents (`sandbox.growing`).
+- `/grow/v1/...`: records whose fields change as the pages go on, three levels of parents (`sandbox.growing`);
+- `/awkward/v1/...`: values and names hard to store, a detail path, a GraphQL endpoint (`sandbox.awkward`).
 
 Lists of a parent: `<prefix>/courses/<id>/enrollments` (and `/reviews`); on the link shape a
 course whose id ends in 0 is archived and answers 404. Every list filters by
@@ -28,7 +29,7 @@ import re
 import typing as t
 from urllib.parse import parse_qsl, urlencode
 
-from sandbox import growing
+from sandbox import awkward, growing
 from sandbox.queries import same_value
 
 if t.TYPE_CHECKING:
@@ -40,7 +41,7 @@ TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's own, documented credential
 BASIC = ("sandbox-user", "sandbox-pass")
 CLIENT = ("sandbox-client", "sandbox-secret")
 KEY = "sandbox-key"
-PREFIXES = ("/link/", "/ws/", "/paged/", "/basic/", "/cursor/", "/next/", "/hcursor/", "/grow/")
+PREFIXES = ("/link/", "/ws/", "/paged/", "/basic/", "/cursor/", "/next/", "/hcursor/", "/grow/", "/awkward/")
 LISTS = ("courses", "users", "enrollments", "groups", "reviews", "orders", "products", "promotions", "coupons", "instructors")
 #: A list of a course: `/courses/<id>/enrollments`, or `/courses/<id>/<slug>/enrollments` (the slug must match).
 _CHILD = re.compile(r"^/courses/(\d+)(?:/([^/]+))?/(enrollments|reviews)$")
@@ -61,6 +62,7 @@ def answer(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]
         "/next/": _next,
         "/hcursor/": _header_cursor,
         "/grow/": _growing,
+        "/awkward/": _awkward,
     }[prefix]
     return route(handler, sandbox, path, params)
 
@@ -68,6 +70,11 @@ def answer(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]
 def _growing(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
     del handler, sandbox
     return growing.answer(path, params)
+
+
+def _awkward(handler: Handler, sandbox: Sandbox, path: str, params: dict[str, str]) -> Answer:
+    del handler, sandbox
+    return awkward.answer(path, params)
 
 
 def token_endpoint(handler: Handler, sandbox: Sandbox, form: dict[str, str]) -> Answer:

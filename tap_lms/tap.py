@@ -214,7 +214,7 @@ class TapLMS(SDKTap):
                 return False, f"FAILED, {exc.reason} ({request})"
             return False, f"FAILED, reachable, but HTTP {exc.status} for {request}: {exc.reason}"
         found = f"{len(records):,} record{'' if len(records) == 1 else 's'} on it" if records else "no records found"
-        return True, f"ok: reachable, authorised, first page parsed (GET {shown}), {found}"
+        return True, f"ok: reachable, authorised, first page parsed ({stream.spec.method} {shown}), {found}"
 
     @cached_property
     def _test_sampler(self) -> Sampler:

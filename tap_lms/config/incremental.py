@@ -54,7 +54,7 @@ class IncrementalSpec:
     on_missing: str = "raise"
     #: `asc` or `desc`: the API lists records in cursor order, so a pass ends after the first page past the window.
     row_order: str | None = None
-    lag: float | None = None
+    lag: int | float | None = None
     #: The built-in stream's own filter: the LMS API's format, a second of overlap before `start_date`.
     builtin: bool = False
 
@@ -136,6 +136,6 @@ def _spec(owner: str, options: dict[str, t.Any], *, builtin: bool) -> Incrementa
         range_end=options.get("range_end") or "open",
         on_missing=options.get("on_cursor_value_missing") or "raise",
         row_order=options.get("row_order"),
-        lag=float(lag) if lag is not None else None,
+        lag=lag if lag is not None else None,  # a whole lag keeps a whole cursor whole (1250 - 100 is 1150, not 1150.0)
         builtin=builtin,
     )

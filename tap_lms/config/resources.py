@@ -14,6 +14,7 @@ import copy
 import re
 import typing as t
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from tap_lms.config.endpoints import EndpointTemplates, ParentLink, endpoint_templates
 from tap_lms.config.incremental import IncrementalSpec, parse_incremental
@@ -145,16 +146,18 @@ def parse_entry(  # noqa: C901, PLR0912, PLR0915 - one check per key of an entry
         msg = f"resource '{name}': unknown endpoint key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(ENDPOINT_KEYS))})"
         raise ConfigurationError(msg)
     endpoint.setdefault("path", name)
-    if not isinstance(endpoint["path"], str) or not endpoint["path"]:
+    if not isinstance(endpoint["path"], str):  # an empty path is the base URL itself, as in dlt
         msg = f"resource '{name}': endpoint path must be a text such as /v1/{name}"
         raise ConfigurationError(msg)
     method = str(endpoint.get("method") or "GET").upper()
     if method not in _METHODS:
         msg = f"resource '{name}': method {method} is not supported (GET or POST: reading, never changing data)"
         raise ConfigurationError(msg)
-    if _SINGLE_ENTITY.search(endpoint["path"].rsplit("/", 1)[-1]):  # dlt: a path ending in {id} is one object
-        endpoint.setdefault("data_selector", "$")
-        endpoint.setdefault("paginator", "single_page")
+    if _SINGLE_ENTITY.search(PurePosixPath(endpoint["path"]).name):  # dlt: a path ending in {id} (or {id}/) is one object
+        if endpoint.get("data_selector") is None:
+            endpoint["data_selector"] = "$"
+        if endpoint.get("paginator") is None:
+            endpoint["paginator"] = "single_page"
     params = endpoint.get("params") or {}
     if not isinstance(params, dict):
         msg = f"resource '{name}': endpoint params must be an object"

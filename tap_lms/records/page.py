@@ -1,8 +1,10 @@
 """One page on its way out, and the check that what a response holds is a page of records.
 
-A body whose selector finds something other than objects is refused whole, with
-a reason that says what was found: writing part of a page, or a page of
-strings, would be a silent partial result.
+A dlt resource's items that are not objects are records as dlt's loader stores
+them: a text or a number in a column named `value`, null as a record of no
+fields. For the LMS API's own lists, whose records are objects, a body whose
+selector finds something else is refused whole, with a reason that says what
+was found: writing part of such a page would be a silent partial result.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_lms.records.selectors import holds_records, is_jsonpath, select_records, select_value
+from tap_lms.records.selectors import ERROR_KEYS, holds_records, is_jsonpath, select_records, select_value
 
 
 def _now() -> dt.datetime:
@@ -46,9 +48,22 @@ def page_records(body: t.Any, selector: str, *, expect_list: bool = False) -> li
             raise NotRecords(msg)
     for position, record in enumerate(records, 1):
         if not isinstance(record, dict):
+            if not expect_list:  # a dlt resource: what dlt yields, as its loader stores it
+                return [_as_record(item) for item in records]
             msg = f"record {position} of the page is {kind_of(record)}, not an object; nothing of this page was written"
             raise NotRecords(msg)
     return records
+
+
+#: The column dlt's loader stores a record that is not an object in (`["A-101", ...]`, `[10, 20]`).
+VALUE_COLUMN = "value"
+
+
+def _as_record(item: t.Any) -> dict:  # noqa: ANN401
+    """An item of a page as a record: an object as it is, null as a record of no fields, anything else as `value`."""
+    if isinstance(item, dict):
+        return item
+    return {} if item is None else {VALUE_COLUMN: item}
 
 
 def missing_selector(body: t.Any, selector: str) -> str | None:  # noqa: ANN401
@@ -59,8 +74,12 @@ def missing_selector(body: t.Any, selector: str) -> str | None:  # noqa: ANN401
     holds records elsewhere is a mistake in the config, said before anything is
     written. A JSONPath may rightly match nothing (a filter, `[*]` over an empty list).
     """
-    if is_jsonpath(selector):
+    if is_jsonpath(selector) or body in ({}, [], None):  # an empty body is an empty page, whatever it is written as
         return None
+    if isinstance(body, dict):
+        errors = sorted(str(key) for key in body if key in ERROR_KEYS)
+        if errors:
+            return f"no '{selector}' in the response, which holds the API's '{errors[0]}' instead"
     keys = ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
     return f"no '{selector}' in the response; it has: {keys or 'nothing'} (check the data_selector)"
 

@@ -20,6 +20,9 @@ RECORD_KEYS = frozenset(
     {"data", "items", "results", "entries", "records", "rows", "entities", "payload", "content", "objects", "values"}
 )
 NON_RECORD_KEYS = frozenset({"meta", "metadata", "pagination", "links", "extras", "headers"})
+#: Lists an API answers with instead of its records (GraphQL's `{"errors": [...]}` without `data`): never taken for records
+#: that a selector missed, so such an answer is an empty page, as dlt reads it.
+ERROR_KEYS = frozenset({"errors", "error", "warnings", "faults"})
 #: How deep dlt looks for a list of records: `a.b.c`.
 _DETECT_DEPTH = 3
 
@@ -88,7 +91,12 @@ def holds_records(body: t.Any) -> bool:  # noqa: ANN401
     """Whether `body` has a non-empty list of objects where dlt would look for records."""
     if isinstance(body, list):
         return any(isinstance(item, dict) for item in body)
-    found = select_value(body, detect_selector(body)) if isinstance(body, dict) else MISSING
+    if not isinstance(body, dict):
+        return False
+    path = detect_selector(body)
+    if path.rpartition(".")[2] in ERROR_KEYS:
+        return False
+    found = select_value(body, path)
     return isinstance(found, list) and any(isinstance(item, dict) for item in found)
 
 

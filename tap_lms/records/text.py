@@ -16,37 +16,35 @@ REPLACEMENT = "\ufffd"
 _BAD = re.compile("[\x00\ud800-\udfff]")
 
 
-def clean_strings(records: list[dict]) -> int:
-    """Replace NUL and unpaired surrogates in every string of `records` (keys too), in place; return how many strings changed."""
+def clean_strings(records: list[dict]) -> int:  # noqa: C901 - keys, texts and containers, in objects and lists
+    """Replace NUL and unpaired surrogates in every string of `records` (keys too), in place; return how many strings changed.
+
+    The walk keeps its own stack: a record nested any number of levels deep is cleaned whole.
+    """
     changed = 0
-    for record in records:
-        changed += _clean_object(record)
+    stack: list[t.Any] = list(records)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in list(node):
+                value = node[key]
+                if isinstance(key, str) and _BAD.search(key):
+                    changed += 1
+                    del node[key]
+                    key = _BAD.sub(REPLACEMENT, key)  # noqa: PLW2901 - the cleaned key replaces the one read
+                    node[key] = value
+                if isinstance(value, str):
+                    if _BAD.search(value):
+                        node[key] = _BAD.sub(REPLACEMENT, value)
+                        changed += 1
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        else:  # a list
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    if _BAD.search(item):
+                        node[index] = _BAD.sub(REPLACEMENT, item)
+                        changed += 1
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
     return changed
-
-
-def _clean_object(obj: dict) -> int:
-    changed = 0
-    for key in list(obj):
-        value = obj[key]
-        clean_key = _BAD.sub(REPLACEMENT, key) if isinstance(key, str) and _BAD.search(key) else key
-        if clean_key != key:
-            changed += 1
-            del obj[key]
-        new, count = _clean(value)
-        obj[clean_key] = new
-        changed += count
-    return changed
-
-
-def _clean(value: t.Any) -> tuple[t.Any, int]:  # noqa: ANN401
-    if isinstance(value, str):
-        return (_BAD.sub(REPLACEMENT, value), 1) if _BAD.search(value) else (value, 0)
-    if isinstance(value, dict):
-        return value, _clean_object(value)
-    if isinstance(value, list):
-        changed = 0
-        for index, item in enumerate(value):
-            value[index], count = _clean(item)
-            changed += count
-        return value, changed
-    return value, 0

@@ -84,11 +84,13 @@ def first_page(stream: LMSStream, context: dict | None) -> tuple[list[dict], str
     try:
         records = page_records(fetched.body, selector)
     except NotRecords as exc:
-        raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=str(exc)) from None
+        raise APIRequestError(
+            stream=stream.name, path=fetched.shown, status=200, reason=str(exc), method=request.method
+        ) from None
     if records is None:
         wrong = wrong_selector(fetched.body, selector, list_always_sent=stream.spec.builtin is not None)
         if wrong is not None:
-            raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=wrong)
+            raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=wrong, method=request.method)
         records = []  # read as an empty page, as dlt reads it
     add_parent_values(stream.spec, records, context)
     return records, fetched.shown

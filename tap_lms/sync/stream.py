@@ -183,7 +183,13 @@ class LMSStream(SDKStream):
     @cached_property
     def growth(self) -> SchemaGrowth | None:
         """The schema sent so far and what it grew by (None: a declared schema, fixed)."""
-        return SchemaGrowth(copy.deepcopy(self.effective_schema), self.name) if self.grows else None
+        if not self.grows:
+            return None
+        link = self.spec.parent
+        keep = [*self.identity_keys, *([self.replication_key] if self.replication_key else [])]
+        if link is not None:
+            keep += [*link.keys, *link.included.values()]
+        return SchemaGrowth(copy.deepcopy(self.effective_schema), self.name, keep=keep)
 
     def sent_schema(self) -> dict:
         """The schema SCHEMA messages carry now: the grown one for a stream whose schema grows."""

@@ -1,7 +1,8 @@
-"""Run a dlt `rest_api` config with dlt itself and print, per resource, the ids of the records it yields.
+"""Run a dlt `rest_api` config with dlt itself and print, per resource, the records it yields.
 
-Usage: python run_dlt.py CONFIG.json WORKDIR > ids.json. Runs in its own process, so dlt's
-logging and state stay out of the tests' process; its pipeline state goes to WORKDIR.
+Usage: python run_dlt.py CONFIG.json WORKDIR > records.json: per resource (its table name),
+`{"ids": [...], "records": [...]}`. Runs in its own process, so dlt's logging and state stay
+out of the tests' process; its pipeline state goes to WORKDIR.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def main() -> None:
     os.environ["DLT_PROJECT_DIR"] = str(workdir)
 
     import dlt
+    from dlt.common.normalizers.json import wrap_in_dict
     from dlt.sources.rest_api import rest_api_source
 
     source = rest_api_source(config)
@@ -29,10 +31,13 @@ def main() -> None:
     with pipeline.managed_state():
         for name, resource in source.selected_resources.items():
             key = _key(resource)
-            found[resource.table_name if isinstance(resource.table_name, str) else name] = [
-                _id(item, key) for item in resource
-            ]
-    json.dump(found, sys.stdout)
+            # An item that is not an object, as dlt's own normalizer wraps it before loading (`{"value": item}`).
+            items = [item if isinstance(item, dict) else wrap_in_dict("value", item) for item in resource]
+            found[resource.table_name if isinstance(resource.table_name, str) else name] = {
+                "ids": [_id(item, key) for item in items],
+                "records": items,
+            }
+    json.dump(found, sys.stdout, default=str)
 
 
 def _key(resource) -> list[str]:

@@ -14,6 +14,7 @@ A block preceded by `<!-- readme-test: covered by tests/x.py ... -->` runs elsew
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -41,6 +42,16 @@ pytestmark = pytest.mark.e2e
 def readme_blocks() -> list[tuple[str | None, str]]:
     """(marker, code) of every ```bash block, in order."""
     return [(m["marker"], m["code"]) for m in _BLOCK.finditer(README.read_text(encoding="utf-8"))]
+
+
+def _stream_keys(path: Path) -> dict[str, list[str]]:
+    """Each stream of a tap's output, with the key properties of its SCHEMA."""
+    found = {}
+    for line in path.read_text().splitlines():
+        message = json.loads(line)
+        if message.get("type") == "SCHEMA":
+            found[message["stream"]] = message.get("key_properties")
+    return found
 
 
 def _fresh_copy(target: Path) -> None:
@@ -117,6 +128,10 @@ def test_every_readme_block_runs_as_written(tmp_path, warehouse):
     assert loaded == {"lms": 1}  # the recipes loaded into schema lms of the test's database, and nowhere else
     own = tmp_path / "lms-warehouse"
     assert '"stream":"users"' in (own / "dlt-records.jsonl").read_text().replace(" ", "")  # the dlt config via Meltano
+    # Through Meltano, the file's parts as they are: the same streams, each keyed as the file's merge says.
+    assert _stream_keys(own / "dlt-records.jsonl") == _stream_keys(clone / "dlt-records.jsonl") == {
+        "courses": ["id"], "users": ["id"], "course_enrollments": ["id"]
+    }
     assert "TAP_LMS_CLIENT=" in (own / ".env").read_text()  # the client, with its token, kept out of meltano.yml
     own_project = sqlite3.connect(own / ".meltano" / "meltano.db")
     states = [row[0] for row in own_project.execute("select state_id from state")]

@@ -51,7 +51,10 @@ def coerce(caplog):
         ("active", 0, False),
         ("code", 1234, "1234"),
         ("when", "2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z"),  # RFC 3339 in UTC is kept as sent
-        ("when", "2024-05-01T12:00:00.5+02:00", "2024-05-01T10:00:00.500000Z"),  # written in UTC: every target stores the instant
+        ("when", "2024-05-01T12:00:00.5+02:00", "2024-05-01T10:00:00.500000Z"),  # in UTC: target-postgres drops offsets
+        ("when", "2024-05-01T12:00:00.1234567Z", "2024-05-01T12:00:00.1234567Z"),  # seven digits (.NET): every one kept
+        ("when", "2024-05-01T12:00:00.1234567+02:00", "2024-05-01T10:00:00.1234567Z"),
+        ("when", "1700000000.5", "2023-11-14T22:13:20.500000Z"),  # epoch seconds as text, as dlt's loader reads them
         ("when", "2024-05-01 10:00:00", "2024-05-01T10:00:00Z"),
         ("when", "2024-02-29T10:00:00Z", "2024-02-29T10:00:00Z"),  # a leap day is a real date
         ("ids", ["1", 2, "3.0"], [1, 2, 3]),
@@ -98,6 +101,8 @@ def test_safe_conversions(coerce, field, sent, stored):
         ("price", "\uff11\uff12"),
         ("when", "\uff12\uff10\uff12\uff14-01-05T10:00:00Z"),  # full-width digits in a date
         ("when", "0000-01-01T00:00:00Z"),  # there is no year 0
+        ("count", 2**63),  # beyond a 64-bit integer column (declared): never written into it
+        ("count", -(2**63) - 1),
     ],
 )
 def test_unsafe_values_become_null(coerce, field, sent):
@@ -147,3 +152,9 @@ def test_drifted_builtin_records_validate_after_coercion(stream):
     assert before, "the drifted record must be invalid before coercion"
     after = list(validator.iter_errors(coerce(drifted)))
     assert not after, after[0].message
+
+
+def test_a_replication_key_keeps_digits_past_the_microsecond():
+    coerce = RecordCoercer("things", SCHEMA, normalize=["when"])
+    assert coerce({"id": 1, "when": "2024-05-01T10:00:00.1234567Z"})["when"] == "2024-05-01T10:00:00.1234567Z"
+    assert coerce({"id": 1, "when": "2024-05-01T12:00:00.1234567+02:00"})["when"] == "2024-05-01T10:00:00.1234567Z"
