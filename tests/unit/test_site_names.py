@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +42,7 @@ def test_dagster_itself_refuses_the_asset_of_a_name_with_a_letter_outside_ascii(
 _LETTERS = st.sampled_from("abz09-_ö.É ")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.text(_LETTERS, min_size=1, max_size=6).map(lambda rest: f"tap-lms-{rest}"), max_size=5))
 def test_every_kept_name_has_a_schema_of_its_own_and_dagster_accepts_its_asset(names):
     kept, problems = check_names([Site(name) for name in names])
