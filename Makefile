@@ -1,4 +1,4 @@
-.PHONY: demo demo-stop sites-demo test lint generated
+.PHONY: demo demo-stop sites-demo test test-fast lint generated
 
 # One command, no credentials, no database server: embedded PostgreSQL + sandbox API ->
 # meltano run tap-lms target-postgres -> answers read back with SQL.
@@ -11,6 +11,15 @@ demo-stop:
 
 test:
 	.venv/bin/pytest
+
+# The loop to run after every change (under a minute on two cores): every unit test, and the tap end to end
+# against the sandbox through a sync, pass completion, settings, secrets, resources and paging; property tests
+# take a tenth of their examples (CI, or TAP_LMS_TEST_FULL=1, runs them all).
+FAST_TESTS = tests/unit tests/integration/test_sync.py tests/integration/test_pass_completion.py \
+	tests/integration/test_settings.py tests/integration/test_secrets_from_everywhere.py \
+	tests/integration/test_resources.py tests/integration/test_state_size.py tests/integration/test_sdk_glue.py
+test-fast:
+	.venv/bin/pytest -q -p no:cacheprovider $(FAST_TESTS)
 
 # The checks tests/unit/test_lint.py runs, on their own.
 lint:

@@ -108,7 +108,7 @@ def _echo_at_170(path: str, query: dict) -> tuple[int, bytes, dict]:
     return 400, ("x" * 170 + _KEY + " end").encode(), {}
 
 
-def _broken_header(conn: t.Any, _head: bytes) -> None:  # noqa: ANN401
+def _broken_header(conn: t.Any, _head: bytes) -> None:
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding\r\nContent-Length: 13\r\n\r\n")
     time.sleep(5)
 
@@ -150,7 +150,7 @@ ATTACKS: list[tuple[str, t.Any, t.Any]] = [
 
 
 @contextlib.contextmanager
-def _api(sandbox: Sandbox, answer: t.Any) -> t.Iterator[str]:  # noqa: ANN401
+def _api(sandbox: Sandbox, answer: t.Any) -> t.Iterator[str]:
     """The base URL to attack from: the sandbox (with `answer` as a fault), or a raw server."""
     if answer is None or isinstance(answer, dict):
         sandbox.reset()

@@ -117,7 +117,7 @@ def answer(path: str, params: dict[str, str]) -> Answer:  # noqa: PLR0911 - one 
     return 404, {"error": "not_found"}, {}
 
 
-def graphql(query: t.Any) -> Answer:  # noqa: ANN401
+def graphql(query: t.Any) -> Answer:
     """The answer to `POST /awkward/v1/graphql`."""
     variables = query.get("variables") if isinstance(query, dict) else None
     if not isinstance(variables, dict):

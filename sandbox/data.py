@@ -50,7 +50,7 @@ class _Maker:
         base = _EPOCH + dt.timedelta(hours=index * 3)
         return base + dt.timedelta(minutes=self.rng.randrange(spread_days * 24 * 60 // 10))
 
-    def maybe(self, value: t.Any, chance_null: float = 0.1) -> t.Any:  # noqa: ANN401
+    def maybe(self, value: t.Any, chance_null: float = 0.1) -> t.Any:
         return None if self.rng.random() < chance_null else value
 
     def ids(self, upper: int, most: int) -> list[int]:

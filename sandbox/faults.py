@@ -97,7 +97,7 @@ class FaultPlan:
         with self._lock:
             self._faults = parsed
 
-    def add(self, **rule: t.Any) -> Fault:  # noqa: ANN401
+    def add(self, **rule: t.Any) -> Fault:
         """Add one rule and return it (its `fired` count shows how often it hit)."""
         fault = Fault(**rule)
         with self._lock:

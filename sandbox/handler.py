@@ -33,7 +33,7 @@ NESTED_FILTERS = {("courses", "reviews"): "course_id", ("promotions", "coupons")
 _GATEWAY_HTML = "<html><head><title>{status}</title></head><body><h1>{status}</h1><p>upstream error</p></body></html>"
 
 
-def _search_params(query: t.Any) -> dict[str, str]:  # noqa: ANN401
+def _search_params(query: t.Any) -> dict[str, str]:
     """A POST search body (`{"page": {"number": N, "size": M}, "filter": {...}}`) as the list's parameters."""
     if not isinstance(query, dict):
         return {}
@@ -49,7 +49,7 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
     sandbox: State
 
-    def handle_error(self, request: t.Any, client_address: t.Any) -> None:  # noqa: ANN401
+    def handle_error(self, request: t.Any, client_address: t.Any) -> None:
         """Quiet: connections the faults cut on purpose end in errors here."""
 
 
@@ -62,7 +62,7 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # else headers and body as two writes cost ~40 ms a response
     server: SandboxServer
 
-    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002, ANN401
+    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
         """Quiet: the request log replaces the access log."""
 
     def do_GET(self) -> None:  # noqa: PLR0911 - one answer per route and fault
@@ -232,7 +232,7 @@ class Handler(BaseHTTPRequestHandler):
         }[opts.key_location]
         return opts.api_key in offered
 
-    def _misbehave(self, fault: t.Any) -> int:  # noqa: ANN401, PLR0911 - one answer per fault kind
+    def _misbehave(self, fault: t.Any) -> int:  # noqa: PLR0911 - one answer per fault kind
         if fault.kind == "status":
             status = fault.status
             headers = dict(fault.headers)
@@ -282,7 +282,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": "not_found"})
 
-    def _json(self, status: int, payload: t.Any, headers: dict[str, str] | None = None) -> int:  # noqa: ANN401
+    def _json(self, status: int, payload: t.Any, headers: dict[str, str] | None = None) -> int:
         return self._send(status, json.dumps(payload, separators=(",", ":")).encode(), "application/json", headers)
 
     def _record_status(self, status: int) -> None:

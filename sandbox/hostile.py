@@ -17,12 +17,12 @@ if t.TYPE_CHECKING:
     from sandbox.state import Responder as Handler
 
 
-def _redirect(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
+def _redirect(handler: Handler, fault: t.Any) -> int:
     status = fault.status if 300 <= fault.status < 400 else 302
     return handler._send(status, b"", "text/plain", {"Location": fault.location})  # noqa: SLF001
 
 
-def _huge(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
+def _huge(handler: Handler, fault: t.Any) -> int:
     """A body that claims to be JSON and keeps coming (no Content-Length: it ends when the connection does)."""
     handler._record_status(200)  # noqa: SLF001
     handler.send_response(200)
@@ -40,7 +40,7 @@ def _huge(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
     return 200
 
 
-def _gzip_bomb(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
+def _gzip_bomb(handler: Handler, fault: t.Any) -> int:
     body = _bomb(int(fault.size_mb))
     return handler._send(200, body, "application/json", {"Content-Encoding": "gzip"})  # noqa: SLF001
 
@@ -58,12 +58,12 @@ def _bomb(size_mb: int) -> bytes:
     return out.getvalue()
 
 
-def _deep_json(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401, ARG001
+def _deep_json(handler: Handler, fault: t.Any) -> int:  # noqa: ARG001
     depth = 100_000
     return handler._send(200, b'{"items": ' + b"[" * depth + b"]" * depth + b"}", "application/json")  # noqa: SLF001
 
 
-def _trickle(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
+def _trickle(handler: Handler, fault: t.Any) -> int:
     body = json.dumps({"items": [{"id": 1}]}).encode()
     handler._record_status(200)  # noqa: SLF001
     handler.send_response(200)
@@ -81,11 +81,11 @@ def _trickle(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
     return 200
 
 
-def _payload(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
+def _payload(handler: Handler, fault: t.Any) -> int:
     return handler._json(200, fault.payload, dict(fault.headers))  # noqa: SLF001
 
 
-def _payload_raw(handler: Handler, fault: t.Any) -> int:  # noqa: ANN401
+def _payload_raw(handler: Handler, fault: t.Any) -> int:
     """A 200 whose body is `body` as written: JSON no encoder of ours would write (a 5,000-digit number)."""
     return handler._send(200, fault.body.encode(), "application/json")  # noqa: SLF001
 

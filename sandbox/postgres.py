@@ -29,7 +29,7 @@ from pathlib import Path
 DEFAULT_PGDATA = Path(".demo") / "pgdata"
 
 
-def _server(pgdata: Path, cleanup_mode: str | None) -> t.Any:  # noqa: ANN401
+def _server(pgdata: Path, cleanup_mode: str | None) -> t.Any:
     pgdata = pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # The package logs its steps, and warns about XDG_RUNTIME_DIR on import; the caller wants one URI.

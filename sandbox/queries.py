@@ -44,7 +44,7 @@ def filtered(records: tuple[dict, ...], params: dict[str, str]) -> list[dict]:
     return [r for r in selected if all(same_value(r.get(k), v) for k, v in known.items())]
 
 
-def same_value(stored: t.Any, wanted: str) -> bool:  # noqa: ANN401
+def same_value(stored: t.Any, wanted: str) -> bool:
     """Filter on the value, not its serialisation: a drifted "12.0" is still course 12."""
     if str(stored) == wanted:
         return True

@@ -26,7 +26,7 @@ from sandbox.state import LoggedRequest, SandboxOptions, Tokens
 class Sandbox:
     """The sandbox API on a loopback port; use as a context manager or start()/stop()."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: t.Any) -> None:  # noqa: ANN401
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: t.Any) -> None:
         self.options = SandboxOptions(**options)
         self.faults = FaultPlan()
         self.tokens = Tokens()
@@ -71,7 +71,7 @@ class Sandbox:
         self.patch(dataset, ids, **fields)
         return stamp
 
-    def patch(self, dataset: str, ids: t.Iterable[int], **fields: t.Any) -> None:  # noqa: ANN401
+    def patch(self, dataset: str, ids: t.Iterable[int], **fields: t.Any) -> None:
         """Serve these field values in these records from now on (any Python value the JSON writer takes)."""
         with self._lock:
             changes = self._changes.setdefault(dataset, {})

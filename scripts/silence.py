@@ -30,7 +30,7 @@ class Timed:
 
 
 def run_timed(
-    command: list[str], *, echo: t.Callable[[str, str], None] | None = None, timeout: float = 3600, **popen: t.Any  # noqa: ANN401
+    command: list[str], *, echo: t.Callable[[str, str], None] | None = None, timeout: float = 3600, **popen: t.Any
 ) -> Timed:
     """Run `command`, reading its stdout and stderr line by line as they come; time the gaps between lines."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)

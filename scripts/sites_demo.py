@@ -131,7 +131,7 @@ def _run_all_sites(home: Path, env: dict[str, str], log: Path, sites: list[str])
 class _Watch:
     """Dagster's event log of the run, told as it happens: a line per site's start, end, retry or failure."""
 
-    def __init__(self, instance: Any, before: set[str]) -> None:  # noqa: ANN401
+    def __init__(self, instance: Any, before: set[str]) -> None:
         self.instance, self.before = instance, before
         self.run_id: str | None = None
         self.seen = 0
@@ -155,7 +155,7 @@ class _Watch:
             states = "; ".join(f"{step}: {line or 'starting'}" for step, line in sorted(self.running.items()))
             self._say(states or "waiting for Dagster to start the next site")
 
-    def _tell(self, entry: Any) -> None:  # noqa: ANN401
+    def _tell(self, entry: Any) -> None:
         step = (entry.step_key or "").removeprefix("lms__")
         event = entry.dagster_event
         if event is None:  # a log line: the tap's, through Pipes
@@ -187,7 +187,7 @@ class _Watch:
         print(f"sites-demo: {self.last_line - self.started:4.0f} s  {line}", file=sys.stderr, flush=True)
 
 
-def _failure_line(event: Any) -> str:  # noqa: ANN401
+def _failure_line(event: Any) -> str:
     """The one line a site failed with: the failure's description, never its stack trace."""
     data = getattr(event, "step_failure_data", None) or getattr(event, "event_specific_data", None)
     info = getattr(data, "user_failure_data", None)
@@ -217,7 +217,7 @@ def _results(home: Path, run_id: str) -> dict[str, dict[str, Any]]:
     return results
 
 
-def _report(url: str, home: Path, run_id: str, wall: float, definitions: Any) -> int:  # noqa: ANN401
+def _report(url: str, home: Path, run_id: str, wall: float, definitions: Any) -> int:
     """One line per site: rows in its schema, records read by this run, its state id, seconds; then the totals."""
     results = _results(home, run_id)
     sites = definitions.sites()

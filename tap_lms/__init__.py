@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 
-def __getattr__(name: str) -> t.Any:  # noqa: ANN401
+def __getattr__(name: str) -> t.Any:
     """`__version__`, looked up only when asked for: the first lookup scans every installed package."""
     if name != "__version__":
         msg = f"module 'tap_lms' has no attribute {name!r}"

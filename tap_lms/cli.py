@@ -47,9 +47,9 @@ def main() -> None:
         code = error.exit_code
     except SystemExit as exc:  # click's normal end, or a signal's 128+n
         code = exc.code
-    except Exception:  # noqa: BLE001 - a bug: its traceback, with every secret masked
+    except Exception as exc:  # noqa: BLE001 - a bug: its traceback, with every secret masked
         sys.stderr.write(redaction.redact(traceback.format_exc()))
-        code = 1
+        error, code = TapLMSError(f"an error in tap-lms itself ({type(exc).__name__}; traceback above)"), 1
     sys.stdout.flush()
     if invocation.report is not None:
         stopped = f"stopped by signal (exit {code})" if isinstance(code, int) and code > 128 else None
@@ -167,4 +167,7 @@ def _state_problem(state: dict) -> str | None:
             isinstance(p, dict) and isinstance(p.get("context", {}), dict) for p in partitions
         ):
             return f"the 'partitions' of stream '{stream}' are not a list of objects with a 'context'"
+        for part in [bookmark, *partitions]:
+            if not isinstance(part.get("progress_markers", {}), dict):
+                return f"the 'progress_markers' of stream '{stream}' are not an object"
     return None

@@ -22,6 +22,7 @@ import typing as t
 from dataclasses import dataclass
 
 from tap_lms.errors import ConfigurationError
+from tap_lms.records.selectors import path_problem
 
 #: JSON types by name, as a check reads them (a boolean is not a number; a whole float is an integer).
 _JSON_TYPES: dict[str, t.Callable[[t.Any], bool]] = {
@@ -50,7 +51,7 @@ class Option:
     #: A number setting's smallest and largest value (refused outside, in one line naming the setting).
     bounds: tuple[float, float] | None = None
 
-    def admits(self, value: t.Any) -> bool:  # noqa: ANN401
+    def admits(self, value: t.Any) -> bool:
         """Whether `value` has one of the row's types (None: not given, always admitted)."""
         return value is None or any(_JSON_TYPES[name](value) for name in self.types)
 
@@ -226,6 +227,14 @@ def check_types(owner: str, where: str, given: t.Mapping[str, t.Any], what: str 
             wanted = " or ".join(dict.fromkeys(_SAID[name] for name in row.types))
             msg = f"{owner}: {what + ' ' if what else ''}'{key}' must be {wanted}, got {shown}"
             raise ConfigurationError(msg)
+        if row is not None and _is_path_option(str(key)) and isinstance(value, str) and (problem := path_problem(value)):
+            msg = f"{owner}: {what + ' ' if what else ''}'{key}' {_short(value)} {problem}"
+            raise ConfigurationError(msg)
+
+
+def _is_path_option(key: str) -> bool:
+    """Options whose value is a path into a response (dlt reads them as JSONPath), checked when the config is read."""
+    return key == "data_selector" or (key.endswith("_path") and not key.endswith("_body_path"))
 
 
 _SAID = {"string": "a text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
@@ -233,7 +242,7 @@ _SAID = {"string": "a text", "integer": "a whole number", "number": "a number", 
 _JSON_NAMES = {str: "a text", bool: "a boolean", int: "a number", float: "a number", dict: "an object", list: "a list"}
 
 
-def _short(value: t.Any) -> str:  # noqa: ANN401
+def _short(value: t.Any) -> str:
     text = repr(value)
     return f"{_JSON_NAMES.get(type(value), type(value).__name__)} {text if len(text) <= 40 else text[:37] + '...'}"
 
@@ -255,7 +264,7 @@ def json_text_depth(text: str) -> int:
     return deepest
 
 
-def check_depth(config: t.Any) -> None:  # noqa: ANN401
+def check_depth(config: t.Any) -> None:
     """Refuse, in one line naming the setting, a config nested deeper than MAX_CONFIG_DEPTH (walked without recursion)."""
     if not isinstance(config, dict):
         return

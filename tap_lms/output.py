@@ -22,7 +22,7 @@ from singer_sdk.singerlib import RecordMessage, StateMessage
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 
 
-def _json_default(value: t.Any) -> t.Any:  # noqa: ANN401
+def _json_default(value: t.Any) -> t.Any:
     """What neither encoder knows natively: dates as ISO 8601, decimals as numbers, the rest as text."""
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
@@ -78,11 +78,11 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, t.Any]):
         if lines:
             self._write(self._encode_lines(lines))
 
-    def serialize_message(self, message: t.Any) -> bytes:  # noqa: ANN401
+    def serialize_message(self, message: t.Any) -> bytes:
         """One message as a JSON line."""
         return self._encode_lines([self._as_dict(message)])
 
-    def write_message(self, message: t.Any) -> None:  # noqa: ANN401
+    def write_message(self, message: t.Any) -> None:
         """A RECORD joins the queue; anything else is written after it, then flushed."""
         if type(message) is RecordMessage:
             self.add_record(message.stream, message.record, message.version, message.time_extracted)
@@ -90,7 +90,7 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, t.Any]):
         self.write_pending()
         self._write(self.format_message(message), flush=True)
 
-    def _as_dict(self, message: t.Any) -> dict:  # noqa: ANN401
+    def _as_dict(self, message: t.Any) -> dict:
         if type(message) is RecordMessage:
             return self._record_lines(message.stream, [message.record], message.version, message.time_extracted)[0]
         if type(message) is StateMessage:  # to_dict() deep-copies the whole state through dataclasses.asdict

@@ -98,6 +98,8 @@ class RunReport:
         self.started = clock()
         self._last_line = self.started
         self._waits: list[Waiting] = []
+        #: When a wait of each kind was last said at once (`note_wait`).
+        self._said_waits: dict[str, float] = {}
         self._current: str | None = None
         self._heartbeat: threading.Thread | None = None
 
@@ -115,9 +117,16 @@ class RunReport:
 
     def note_wait(self, what: str, seconds: float) -> Waiting:
         """Register a wait of known length (a rate-limit window, a backoff); say so at once if it is long."""
-        waiting = self._wait(what, self._clock() + seconds)
+        now = self._clock()
+        waiting = self._wait(what, now + seconds)
         if self.interval > 0 and seconds >= self.interval:
-            self.write(waiting.line(self._clock()))
+            with self._lock:  # threads waiting for the same window say so once per interval, not once each
+                said = self._said_waits.get(what)
+                due = said is None or now - said >= self.interval
+                if due:
+                    self._said_waits[what] = now
+            if due:
+                self.write(waiting.line(now))
         return waiting
 
     def stop_waiting(self, waiting: Waiting) -> None:

@@ -36,7 +36,7 @@ _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
 
 
-def register_secret(value: t.Any) -> t.Any:  # noqa: ANN401
+def register_secret(value: t.Any) -> t.Any:
     r"""Scrub `value` from all output from now on, in any spelling an encoder can give it; return it stripped.
 
     A pasted key often ends in a newline: the value in use is the stripped one,

@@ -111,5 +111,5 @@ class Runtime:
             auth = self._endpoints[""] = Endpoint(auth=self._auth(self.source.auth, "setting 'client'"))
         return auth.auth
 
-    def _auth(self, spec: t.Any, owner: str) -> Auth:  # noqa: ANN401
+    def _auth(self, spec: t.Any, owner: str) -> Auth:
         return build_auth(spec, owner=owner, session=self.api.session, timeout=self.api.timeout)

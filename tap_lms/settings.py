@@ -169,7 +169,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 
-def register_config_secrets(node: t.Any, *, under_headers: bool = False) -> None:  # noqa: ANN401
+def register_config_secrets(node: t.Any, *, under_headers: bool = False) -> None:
     """Mask every secret of a config before anything can print it: auth values and header values, at any depth."""
     if isinstance(node, dict):
         for key, value in node.items():
@@ -179,6 +179,15 @@ def register_config_secrets(node: t.Any, *, under_headers: bool = False) -> None
     elif isinstance(node, list):
         for item in node:
             register_config_secrets(item)
+
+
+def _latin1(text: str) -> bool:
+    """Whether an HTTP header can carry `text` (http.client encodes header values as Latin-1)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def clean_secrets(config: dict[str, t.Any]) -> None:
@@ -192,6 +201,12 @@ def clean_secrets(config: dict[str, t.Any]) -> None:
         if _CONTROL.search(config["api_key"]):
             msg = "setting 'api_key' contains a line break or another control character (value hidden); check how it was pasted"
             raise ConfigurationError(msg)
+        if config.get("api_key_location") != "query" and not _latin1(config["api_key"]):
+            msg = (
+                "setting 'api_key' has a character an HTTP header cannot carry (outside Latin-1; value hidden): "
+                "check how it was pasted, or send it with api_key_location: query"
+            )
+            raise ConfigurationError(msg)
     headers = config.get("headers")
     if isinstance(headers, dict):
         for name, value in list(headers.items()):
@@ -199,6 +214,9 @@ def clean_secrets(config: dict[str, t.Any]) -> None:
                 headers[name] = register_secret(value)
                 if _CONTROL.search(headers[name]):
                     msg = f"setting 'headers': the value of header '{name}' contains a line break or control character (hidden)"
+                    raise ConfigurationError(msg)
+                if not _latin1(headers[name]):
+                    msg = f"setting 'headers': the value of header '{name}' has a character HTTP cannot carry (hidden)"
                     raise ConfigurationError(msg)
 
 
@@ -239,7 +257,7 @@ def _describe(schema: dict, name: str) -> str:
     return schema["properties"][name].get("description", "").rstrip(".")
 
 
-def _reason(error: t.Any) -> str:  # noqa: ANN401
+def _reason(error: t.Any) -> str:
     if error.validator == "enum":
         return "is not one of " + ", ".join(map(repr, error.validator_value))
     if error.validator == "type":

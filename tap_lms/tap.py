@@ -46,7 +46,7 @@ class TapLMS(SDKTap):
     config_jsonschema = copy.deepcopy(SETTINGS_SCHEMA)
     message_writer_class = BufferedSingerWriter
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Mask secrets in every log record from the start: the SDK logs while it reads the config."""
         redaction.install()
         super().__init__(*args, **kwargs)

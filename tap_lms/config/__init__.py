@@ -80,7 +80,7 @@ def load_source(settings: Settings, *, require_base_url: bool = True) -> SourceS
     return _check(source, require_base_url=require_base_url)
 
 
-def _from_client(settings: Settings, client: t.Any) -> SourceSpec:  # noqa: ANN401
+def _from_client(settings: Settings, client: t.Any) -> SourceSpec:
     if not isinstance(client, dict):
         msg = "setting 'client' must be an object (dlt's client: base_url, headers, auth, paginator)"
         raise ConfigurationError(msg)
@@ -120,7 +120,7 @@ def _flat_auth(settings: Settings) -> dict[str, t.Any] | None:
     return {"type": "api_key", "api_key": settings.api_key, "name": settings.api_key_name, "location": settings.api_key_location}
 
 
-def _fill_secret(auth: t.Any, api_key: str) -> t.Any:  # noqa: ANN401
+def _fill_secret(auth: t.Any, api_key: str) -> t.Any:
     """`client.auth` without its secret takes the `api_key` setting (so the secret can live in the environment)."""
     if not isinstance(auth, dict):
         return auth
@@ -134,18 +134,18 @@ def _fill_secret(auth: t.Any, api_key: str) -> t.Any:  # noqa: ANN401
     return {**auth, key: api_key}
 
 
-def _header_value(value: t.Any) -> str:  # noqa: ANN401
+def _header_value(value: t.Any) -> str:
     return str(register_secret(value))
 
 
-def _entries(declared: t.Any) -> list[t.Any]:  # noqa: ANN401
+def _entries(declared: t.Any) -> list[t.Any]:
     if not isinstance(declared, (list, tuple)) or not declared:
         msg = "setting 'resources' must be a non-empty list of resource names or objects"
         raise ConfigurationError(msg)
     return list(declared)
 
 
-def _defaults(defaults: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+def _defaults(defaults: t.Any) -> dict[str, t.Any]:
     if defaults is None:
         return {}
     if not isinstance(defaults, dict):
@@ -164,7 +164,7 @@ def _defaults(defaults: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
     return defaults
 
 
-def _flat_resource(entry: t.Any, position: int, defaults: dict[str, t.Any], settings: Settings) -> ResourceSpec:  # noqa: ANN401
+def _flat_resource(entry: t.Any, position: int, defaults: dict[str, t.Any], settings: Settings) -> ResourceSpec:
     """A built-in (by name, or an entry adjusting one: no path, or the built-in's own), or the user's own resource."""
     builtin = _builtin_for(entry)
     if builtin is None:
@@ -181,7 +181,7 @@ def _flat_resource(entry: t.Any, position: int, defaults: dict[str, t.Any], sett
     return parse_entry(merged, page_size=settings.page_size, builtin=builtin)
 
 
-def _builtin_for(entry: t.Any) -> BuiltinStream | None:  # noqa: ANN401
+def _builtin_for(entry: t.Any) -> BuiltinStream | None:
     if isinstance(entry, str):
         return BUILTIN_STREAMS.get(entry)
     if not isinstance(entry, dict):

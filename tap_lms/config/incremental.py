@@ -65,7 +65,7 @@ class IncrementalSpec:
 
 
 def parse_incremental(
-    owner: str, endpoint_incremental: t.Any, params: dict[str, t.Any], *, builtin: bool = False  # noqa: ANN401
+    owner: str, endpoint_incremental: t.Any, params: dict[str, t.Any], *, builtin: bool = False
 ) -> tuple[IncrementalSpec | None, dict[str, t.Any]]:
     """The resource's incremental spec and its parameters less an incremental one."""
     in_params = [name for name, value in params.items() if isinstance(value, dict) and value.get("type") == "incremental"]

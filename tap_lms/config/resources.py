@@ -96,7 +96,7 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def normalize_entry(entry: t.Any, position: int) -> dict[str, t.Any]:  # noqa: ANN401
+def normalize_entry(entry: t.Any, position: int) -> dict[str, t.Any]:
     """A resource entry as an object with an endpoint object (dlt: a bare name is also the path)."""
     if isinstance(entry, str):
         return {"name": entry, "endpoint": {"path": entry}}
@@ -130,7 +130,7 @@ def parse_entry(  # noqa: C901, PLR0912, PLR0915 - one check per key of an entry
     merged: dict[str, t.Any],
     *,
     page_size: int,
-    client_paginator: t.Any = None,  # noqa: ANN401
+    client_paginator: t.Any = None,
     builtin: BuiltinStream | None = None,
 ) -> ResourceSpec:
     """A checked spec from an entry already merged with its defaults (and its built-in)."""
@@ -220,7 +220,7 @@ _DISPOSITIONS = frozenset({"merge", "append", "replace"})
 _MERGE_STRATEGIES = frozenset({"delete-insert", "upsert"})
 
 
-def _disposition(name: str, value: t.Any) -> str:  # noqa: ANN401
+def _disposition(name: str, value: t.Any) -> str:
     if value is None:
         return "append"
     if isinstance(value, dict):
@@ -242,7 +242,7 @@ def _disposition(name: str, value: t.Any) -> str:  # noqa: ANN401
     return str(value)
 
 
-def _with_included(name: str, templates: EndpointTemplates, include: t.Any) -> EndpointTemplates:  # noqa: ANN401
+def _with_included(name: str, templates: EndpointTemplates, include: t.Any) -> EndpointTemplates:
     if include is None:
         return templates
     if not isinstance(include, list) or not all(isinstance(f, str) and f for f in include):

@@ -24,7 +24,7 @@ _FORMATTER = string.Formatter()
 _WORD = re.compile(r"\W+")
 
 
-def expressions(value: t.Any) -> set[str]:  # noqa: ANN401
+def expressions(value: t.Any) -> set[str]:
     """Every `{...}` field name in `value` (a text, or the texts inside lists and objects, keys included)."""
     found: set[str] = set()
     if isinstance(value, str):
@@ -41,7 +41,7 @@ def expressions(value: t.Any) -> set[str]:  # noqa: ANN401
     return found
 
 
-def check_braces(owner: str, where: str, value: t.Any) -> None:  # noqa: ANN401
+def check_braces(owner: str, where: str, value: t.Any) -> None:
     """Refuse unbalanced braces (dlt's formatter would fail on them at the first request)."""
     texts = [value] if isinstance(value, str) else []
     if isinstance(value, dict):
@@ -60,7 +60,7 @@ def _parses(text: str) -> bool:
     return True
 
 
-def register_template_secret(value: t.Any) -> None:  # noqa: ANN401
+def register_template_secret(value: t.Any) -> None:
     """Mask a secret template (a header value) in every form it is sent in, its placeholders filled or not.
 
     The template as written is registered, and so is each of its literal parts: a
@@ -81,7 +81,7 @@ def context_key(expression: str) -> str:
     return _WORD.sub("_", "_".join(parts[1:])).strip("_")
 
 
-def render(value: t.Any, values: t.Mapping[str, t.Any], *, keep_type: bool = False) -> t.Any:  # noqa: ANN401
+def render(value: t.Any, values: t.Mapping[str, t.Any], *, keep_type: bool = False) -> t.Any:
     """`value` with every placeholder replaced, recursively through lists and objects (keys too)."""
     if isinstance(value, str):
         if keep_type:

@@ -29,7 +29,7 @@ class ResponseAction:
         return self.content is None or self.content in text()
 
 
-def parse_actions(spec: t.Any, owner: str) -> tuple[ResponseAction, ...]:  # noqa: ANN401
+def parse_actions(spec: t.Any, owner: str) -> tuple[ResponseAction, ...]:
     """The `response_actions` of an endpoint; a ConfigurationError for what tap-lms cannot do."""
     if spec is None:
         return ()

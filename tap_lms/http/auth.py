@@ -230,7 +230,7 @@ _REQUIRED: dict[str, frozenset[str]] = {
 }
 
 
-def build_auth(spec: t.Any, *, owner: str, session: requests.Session | None = None, timeout: float = 60.0) -> Auth:  # noqa: ANN401
+def build_auth(spec: t.Any, *, owner: str, session: requests.Session | None = None, timeout: float = 60.0) -> Auth:
     """An auth kind from an `auth` entry of a dlt config (a dict without `type` is a bearer token, as in dlt)."""
     if spec is None:
         return Auth()

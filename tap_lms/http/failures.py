@@ -24,9 +24,13 @@ def cause(exc: BaseException, matches: t.Callable[[BaseException], bool]) -> Bas
 
 
 def cannot_connect(exc: BaseException) -> str | None:
-    """Why a first connection failed for good (refused, or no such host), or None for a failure worth retrying."""
+    """Why a first connection failed for good (refused, no such host, no TLS), or None for a failure worth retrying."""
     if cause(exc, lambda e: isinstance(e, ConnectionRefusedError)) is not None:
         return "connection refused"
+    if isinstance(exc, requests.exceptions.SSLError):
+        if "WRONG_VERSION_NUMBER" in str(exc).upper().replace(" ", "_"):
+            return "it does not answer in TLS: base_url says https://, is the API served on http://?"
+        return "the TLS handshake failed: the server's certificate or TLS version"
     unknown_host = cause(exc, lambda e: type(e).__name__ == "NameResolutionError" or "Name or service not known" in str(e))
     return "no such host" if unknown_host is not None else None
 

@@ -221,7 +221,7 @@ class _DeadlineMixin:
     sock: socket.socket | None
     response_class: type[http.client.HTTPResponse] = _Response
 
-    def getresponse(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # noqa: ANN401
+    def getresponse(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         limit = getattr(_current, "deadline", None)
         if limit is not None:
             limit.watch(self.sock)
@@ -250,12 +250,12 @@ _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 class DeadlineAdapter(HTTPAdapter):
     """requests' adapter whose connections obey the thread's deadline (direct or through a proxy)."""
 
-    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
         """The pool manager, with connections that can be shut at the deadline."""
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
 
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> t.Any:  # noqa: ANN401
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> t.Any:
         """A proxy's manager, with the same connections."""
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if hasattr(manager, "pool_classes_by_scheme"):

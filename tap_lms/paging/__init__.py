@@ -10,7 +10,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_lms.errors import ConfigurationError, reject_unknown_keys
-from tap_lms.options import PAGINATOR_OPTIONS, options_of
+from tap_lms.options import PAGINATOR_OPTIONS, check_types, options_of
 from tap_lms.paging.base import PageRequest, PageView, PaginationError, Paginator, SinglePagePaginator
 from tap_lms.paging.cursors import HeaderCursorPaginator, JSONCursorPaginator
 from tap_lms.paging.detect import detect_paginator
@@ -31,7 +31,7 @@ __all__ = [
 LMS_PAGE_NUMBER_KEYS = frozenset({"limit", "start_from_page", "limit_param"})
 
 
-def build_paginator(spec: t.Any, *, owner: str, default_limit: int) -> Paginator | None:  # noqa: ANN401
+def build_paginator(spec: t.Any, *, owner: str, default_limit: int) -> Paginator | None:
     """A paginator from a `paginator` entry; None for `auto` (detected on each pass's first page)."""
     if spec is None:
         return None
@@ -74,6 +74,8 @@ _FLAGS = frozenset(row.key for row in _ROWS if row.types == ("boolean",))
 
 
 def _check_types(options: dict[str, t.Any], owner: str, kind: str) -> None:
+    """The table's check (types, JSONPaths), then what a paginator adds: whole numbers >= 0, texts not empty."""
+    check_types(f"resource '{owner}'", f"paginator:{kind}", options, f"{kind} paginator")
     for key, value in options.items():
         if value is None:
             continue

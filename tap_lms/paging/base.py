@@ -45,13 +45,13 @@ class PageRequest:
     #: The endpoint's own headers (placeholders filled); the client's are added when it is sent.
     headers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
-    def with_params(self, **updates: t.Any) -> PageRequest:  # noqa: ANN401
+    def with_params(self, **updates: t.Any) -> PageRequest:
         """This request with some query parameters set (each at most MAX_VALUE_CHARS long)."""
         for name, value in updates.items():
             bounded(value, f"the value of query parameter '{name}'")
         return replace(self, params={**self.params, **updates})
 
-    def with_body_value(self, dotted_path: str, value: t.Any) -> PageRequest:  # noqa: ANN401
+    def with_body_value(self, dotted_path: str, value: t.Any) -> PageRequest:
         """This request with `value` set at `dotted_path` of its JSON body (created if needed)."""
         bounded(value, f"the value at '{dotted_path}' of the request body")
         body = copy.deepcopy(self.json) if isinstance(self.json, dict) else {}
@@ -76,7 +76,7 @@ class PageRequest:
         return json.dumps([self.method, self.url, self.params, self.json, self.data], sort_keys=True, default=str)
 
 
-def bounded(value: t.Any, what: str) -> None:  # noqa: ANN401
+def bounded(value: t.Any, what: str) -> None:
     """Refuse a value the API gave for the next request that is longer than MAX_VALUE_CHARS (a cursor that grows)."""
     if isinstance(value, (dict, list, tuple)):
         value = str(value)
@@ -110,7 +110,7 @@ class PageView:
                 links[key] = link
         return links
 
-    def value_at(self, path: str) -> t.Any:  # noqa: ANN401
+    def value_at(self, path: str) -> t.Any:
         """The first value at `path` (a dotted path or JSONPath) in the body, or None."""
         values = find_values(self.body, path)
         return values[0] if values else None
@@ -123,6 +123,8 @@ class Paginator:
     kind = "single_page"
     #: A problem with the API's paging that the paginator worked around; the stream logs it once.
     warning: str | None = None
+    #: The number of records each page is asked for, where the paginator sends one (`limit`); None: the API decides.
+    page_size: int | None = None
     #: Whether the last `next` ended the pass at a bound of the config (`maximum_page`, `maximum_offset`)
     #: rather than because the API said the list ended: the pass holds only part of the list.
     bounded = False
@@ -166,7 +168,7 @@ class SinglePagePaginator(Paginator):
         return 1
 
 
-def as_int(value: t.Any) -> int | None:  # noqa: ANN401
+def as_int(value: t.Any) -> int | None:
     """An integer from a JSON value that may arrive as a string; None if it is not one."""
     if isinstance(value, bool):
         return None
@@ -181,7 +183,7 @@ def as_int(value: t.Any) -> int | None:  # noqa: ANN401
     return None
 
 
-def as_bool(value: t.Any) -> bool | None:  # noqa: ANN401
+def as_bool(value: t.Any) -> bool | None:
     """A boolean as dlt reads `has_more`: a JSON boolean, or text such as "true" / "no"; None if neither."""
     if isinstance(value, bool):
         return value

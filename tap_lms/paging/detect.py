@@ -54,7 +54,7 @@ def _matches(key: str, pattern: re.Pattern[str]) -> bool:
     return bool(pattern.match(key.lower()))
 
 
-def _find_next(node: t.Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...] | None, t.Any]:  # noqa: ANN401
+def _find_next(node: t.Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...] | None, t.Any]:
     """The first `next...` key, depth first (dlt's `find_next_page_path`)."""
     if not isinstance(node, dict):
         return None, None
@@ -73,7 +73,7 @@ def _find_next(node: t.Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...]
     return None, None
 
 
-def _find_total_pages(node: t.Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...] | None, t.Any]:  # noqa: ANN401
+def _find_total_pages(node: t.Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...] | None, t.Any]:
     """The first key naming a page count, depth first (dlt's `find_total_pages_path`)."""
     if not isinstance(node, dict):
         return None, None
@@ -87,5 +87,5 @@ def _find_total_pages(node: t.Any, path: tuple[str, ...] = ()) -> tuple[tuple[st
     return None, None
 
 
-def _scalar(value: t.Any) -> bool:  # noqa: ANN401
+def _scalar(value: t.Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)

@@ -152,9 +152,9 @@ class OffsetPaginator(RangePaginator):
 
     kind = "offset"
 
-    def __init__(self, *, limit: int, limit_param: str | None, limit_body_path: str | None, **options: t.Any) -> None:  # noqa: ANN401
+    def __init__(self, *, limit: int, limit_param: str | None, limit_body_path: str | None, **options: t.Any) -> None:
         super().__init__(step=limit, **options)
-        self.limit = limit
+        self.limit = self.page_size = limit
         self.limit_param = limit_param
         self.limit_body_path = limit_body_path
 
@@ -197,7 +197,7 @@ class LMSPageNumberPaginator(Paginator):
         total_path: str | None = None,
         maximum_page: int | None = None,
     ) -> None:
-        self.limit = limit
+        self.limit = self.page_size = limit
         self.page_param = page_param
         self.limit_param = limit_param
         self.start_from_page = start_from_page
@@ -290,7 +290,7 @@ class LMSPageNumberPaginator(Paginator):
                 return None if self._page >= total_pages else self._page + 1
         return None if page.record_count < self.limit else self._page + 1
 
-    def _after_empty_page(self, meta: t.Any) -> int | None:  # noqa: ANN401
+    def _after_empty_page(self, meta: t.Any) -> int | None:
         """An empty page ends the list, unless the API says there are more pages than this one.
 
         Some APIs filter after paginating, so a page in the middle can be empty; going on
@@ -306,7 +306,7 @@ class LMSPageNumberPaginator(Paginator):
         return None
 
 
-def _page_number(value: t.Any, page_param: str) -> int | None:  # noqa: ANN401
+def _page_number(value: t.Any, page_param: str) -> int | None:
     """A page number, whether the API sends `3`, `"3"` or a link such as `/v1/users?page=3`."""
     number = as_int(value)
     if number is None and isinstance(value, str) and "?" in value:

@@ -231,7 +231,7 @@ class RecordCoercer:
         types = _types_of(schema) - {"null"}
 
         def guarded(convert: Converter) -> Converter:
-            def run(value: t.Any) -> t.Any:  # noqa: ANN401
+            def run(value: t.Any) -> t.Any:
                 if value is None:
                     return None
                 try:
@@ -263,7 +263,7 @@ class RecordCoercer:
             children = self._compile_properties(properties, prefix=f"{path}.")
             inside = f"{path}."
 
-            def convert_object(value: t.Any) -> t.Any:  # noqa: ANN401
+            def convert_object(value: t.Any) -> t.Any:
                 if not isinstance(value, dict):
                     raise Drop("not an object")
                 _convert_members(children, value, growth, inside)  # unknown nested members are kept
@@ -276,7 +276,7 @@ class RecordCoercer:
             # A growing schema's items typed from values that were never null cannot hold a null item either.
             null_misfits = growing and bool(_types_of(items)) and "null" not in _types_of(items)
 
-            def convert_array(value: t.Any) -> t.Any:  # noqa: ANN401
+            def convert_array(value: t.Any) -> t.Any:
                 if not isinstance(value, list):
                     raise Drop("not an array")
                 changed = None
@@ -309,14 +309,14 @@ class RecordCoercer:
         return frozenset({object}) | _ANY, _identity
 
 
-def _identity(value: t.Any) -> t.Any:  # noqa: ANN401
+def _identity(value: t.Any) -> t.Any:
     return value
 
 
 def _expect(kind: type | tuple[type, ...], problem: str) -> Converter:
     exact = kind if isinstance(kind, tuple) else (kind,)
 
-    def check(value: t.Any) -> t.Any:  # noqa: ANN401
+    def check(value: t.Any) -> t.Any:
         if type(value) in exact:
             return value
         raise Drop(problem)
@@ -324,5 +324,5 @@ def _expect(kind: type | tuple[type, ...], problem: str) -> Converter:
     return check
 
 
-def _preview(value: t.Any) -> str:  # noqa: ANN401
+def _preview(value: t.Any) -> str:
     return shape(repr(value), 40)

@@ -29,7 +29,7 @@ DATA_TYPES: dict[str, dict[str, t.Any]] = {
 _HINTS = frozenset({"name", "data_type", "nullable", "description"})
 
 
-def columns_schema(owner: str, columns: t.Any) -> dict[str, dict[str, t.Any]] | None:  # noqa: ANN401, C901 - one check per hint
+def columns_schema(owner: str, columns: t.Any) -> dict[str, dict[str, t.Any]] | None:  # noqa: C901 - one check per hint
     """JSON Schema properties for a resource's `columns` (an object by name, or a list with `name`s)."""
     if columns is None:
         return None

@@ -56,14 +56,14 @@ _EXTRA_SCHEMA: dict[str, t.Any] = {"type": ["object", "null"]}
 _TAG_LENGTH = 8
 
 
-def variant_kind(value: t.Any) -> tuple[str, t.Any]:  # noqa: ANN401
+def variant_kind(value: t.Any) -> tuple[str, t.Any]:
     """The variant column type for `value`, and the value as that column holds it (text past 64 bits)."""
     if type(value) is int and not -_INT64 <= value < _INT64:
         return "text", str(value)
     return _VARIANT_KINDS.get(type(value), "text"), value
 
 
-def variant_value(record: dict, field: str) -> t.Any:  # noqa: ANN401
+def variant_value(record: dict, field: str) -> t.Any:
     """`field`'s value as the API sent it: from its variant column when the field's own column could not hold it."""
     value = record.get(field)
     if value is not None:
@@ -131,7 +131,7 @@ class SchemaGrowth:
         """Whether a field of this name already has its place (a column, another name, or `_extra_fields`)."""
         return name in self.properties or name in self.renamed or name in self.overflow
 
-    def variant_for(self, field: str, value: t.Any, record: dict, *, top: bool) -> tuple[str, t.Any]:  # noqa: ANN401
+    def variant_for(self, field: str, value: t.Any, record: dict, *, top: bool) -> tuple[str, t.Any]:
         """The variant column for `value` of `field` in `record`, and the value as that column holds it.
 
         A name the API uses itself (in this record, or as a column of its own) is

@@ -72,7 +72,7 @@ class RecordIdentity:
         self._seen |= distinct
         return records
 
-    def _key(self, record: dict) -> t.Any:  # noqa: ANN401
+    def _key(self, record: dict) -> t.Any:
         values = []
         for name in self.keys:
             value = record.get(name)

@@ -30,7 +30,7 @@ FILTER_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _SECOND = dt.timedelta(seconds=1)
 
 
-def parse_timestamp(value: t.Any) -> dt.datetime | None:  # noqa: ANN401
+def parse_timestamp(value: t.Any) -> dt.datetime | None:
     """A timezone-aware UTC datetime from an ISO 8601 string or datetime; None if unparseable."""
     if isinstance(value, dt.datetime):
         parsed = value
@@ -93,8 +93,8 @@ class Window:
         self,
         *,
         cursor: t.Callable[[dict], t.Any],
-        start: t.Any,  # noqa: ANN401
-        end: t.Any,  # noqa: ANN401
+        start: t.Any,
+        end: t.Any,
         start_is_bookmark: bool,
         range_start: str = "closed",
         range_end: str = "open",
@@ -132,7 +132,7 @@ class Window:
                 return False
         return True
 
-    def _compare(self, value: t.Any, bound: t.Any, *, as_moment: bool) -> int:  # noqa: ANN401
+    def _compare(self, value: t.Any, bound: t.Any, *, as_moment: bool) -> int:
         if as_moment:
             moment = parse_timestamp(value)
             if moment is not None and self._start_moment is not None:

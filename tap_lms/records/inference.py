@@ -40,7 +40,7 @@ class _Shape:
         #: Seen nested deeper than `MAX_DEPTH`: described as any object or list, whatever it holds.
         self.opaque = False
 
-    def add(self, value: t.Any, depth: int = 0) -> None:  # noqa: ANN401, C901, PLR0912 - one case per JSON type
+    def add(self, value: t.Any, depth: int = 0) -> None:  # noqa: C901, PLR0912 - one case per JSON type
         if value is None:
             self.kinds.add("null")
         elif isinstance(value, bool):

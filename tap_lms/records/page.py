@@ -32,7 +32,7 @@ class NotRecords(Exception):  # noqa: N818 - reported by the stream with the req
     """What the selector found is not a page of records (the message says what it is)."""
 
 
-def page_records(body: t.Any, selector: str, *, expect_list: bool = False) -> list[dict] | None:  # noqa: ANN401
+def page_records(body: t.Any, selector: str, *, expect_list: bool = False) -> list[dict] | None:
     """The records `selector` finds in `body`; None when it finds nothing at all; NotRecords for anything but objects.
 
     With `expect_list` (a paged list, such as the LMS API's), what the selector finds
@@ -59,14 +59,14 @@ def page_records(body: t.Any, selector: str, *, expect_list: bool = False) -> li
 VALUE_COLUMN = "value"
 
 
-def _as_record(item: t.Any) -> dict:  # noqa: ANN401
+def _as_record(item: t.Any) -> dict:
     """An item of a page as a record: an object as it is, null as a record of no fields, anything else as `value`."""
     if isinstance(item, dict):
         return item
     return {} if item is None else {VALUE_COLUMN: item}
 
 
-def missing_selector(body: t.Any, selector: str) -> str | None:  # noqa: ANN401
+def missing_selector(body: t.Any, selector: str) -> str | None:
     """Why `selector` found nothing, naming what the body has instead; None when nothing is simply an empty page.
 
     dlt reads a page whose selector finds nothing as an empty page, and so does
@@ -84,7 +84,7 @@ def missing_selector(body: t.Any, selector: str) -> str | None:  # noqa: ANN401
     return f"no '{selector}' in the response; it has: {keys or 'nothing'} (check the data_selector)"
 
 
-def wrong_selector(body: t.Any, selector: str, *, list_always_sent: bool = False) -> str | None:  # noqa: ANN401
+def wrong_selector(body: t.Any, selector: str, *, list_always_sent: bool = False) -> str | None:
     """Why `selector` is certainly wrong for `body`, or None.
 
     It finds nothing while the records are elsewhere in the body, or (`list_always_sent`:
@@ -94,7 +94,7 @@ def wrong_selector(body: t.Any, selector: str, *, list_always_sent: bool = False
     return reason if reason is not None and (list_always_sent or holds_records(body)) else None
 
 
-def kind_of(value: t.Any) -> str:  # noqa: ANN401
+def kind_of(value: t.Any) -> str:
     """`an object`, `a list`, `a string`... for messages."""
     name = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
     return name.get(type(value), "a number")

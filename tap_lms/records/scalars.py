@@ -38,7 +38,7 @@ _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
 
-def to_integer(value: t.Any) -> int:  # noqa: ANN401, C901 - one case per spelling of a whole number
+def to_integer(value: t.Any) -> int:  # noqa: C901 - one case per spelling of a whole number
     """A whole number within 64 bits (what an integer column holds), from an int, a whole float or its text."""
     if type(value) is int:
         if -INT64 <= value < INT64:
@@ -64,7 +64,7 @@ def to_integer(value: t.Any) -> int:  # noqa: ANN401, C901 - one case per spelli
     raise Drop("not a whole number")
 
 
-def to_number(value: t.Any) -> int | float:  # noqa: ANN401
+def to_number(value: t.Any) -> int | float:
     """A finite number, from a number or its text (whole-number text exact, as the JSON parser reads it)."""
     if type(value) is int:
         return value
@@ -91,7 +91,7 @@ def number_from_text(text: str, *, whole: bool) -> int | float | None:
         return None
 
 
-def to_boolean(value: t.Any) -> bool:  # noqa: ANN401
+def to_boolean(value: t.Any) -> bool:
     """A boolean, from a boolean, 0 or 1, or the usual words for them."""
     if type(value) is bool:
         return value
@@ -106,7 +106,7 @@ def to_boolean(value: t.Any) -> bool:  # noqa: ANN401
     raise Drop("not a boolean")
 
 
-def to_string(value: t.Any) -> str:  # noqa: ANN401
+def to_string(value: t.Any) -> str:
     """A text, from a text or a scalar written as JSON writes it."""
     if isinstance(value, str):
         return value
@@ -123,7 +123,7 @@ def to_string(value: t.Any) -> str:  # noqa: ANN401
     raise Drop("not a string")
 
 
-def _moment(value: t.Any) -> dt.datetime:  # noqa: ANN401
+def _moment(value: t.Any) -> dt.datetime:
     if isinstance(value, str):
         if not value.strip():
             raise Drop("an empty date")
@@ -141,7 +141,7 @@ def _moment(value: t.Any) -> dt.datetime:  # noqa: ANN401
     raise Drop("not a date-time")
 
 
-def to_bookmark_datetime(value: t.Any) -> str:  # noqa: ANN401
+def to_bookmark_datetime(value: t.Any) -> str:
     """A replication key's timestamp in UTC with microseconds always written: such texts sort as the moments do.
 
     Digits past the microsecond (.NET and OData write seven) are kept: no value is cut.
@@ -152,7 +152,7 @@ def to_bookmark_datetime(value: t.Any) -> str:  # noqa: ANN401
     return _in_utc(value, fixed_width=True)
 
 
-def _in_utc(value: t.Any, *, fixed_width: bool) -> str:  # noqa: ANN401
+def _in_utc(value: t.Any, *, fixed_width: bool) -> str:
     """`value`'s moment as RFC 3339 in UTC, with every fractional digit it was sent with (Python keeps six)."""
     text = utc_text(_moment(value), fixed_width=fixed_width)
     found = _RFC3339(value) if type(value) is str else None
@@ -176,7 +176,7 @@ def _valid_as_sent(value: str) -> bool:
     return True
 
 
-def to_rfc3339(value: t.Any) -> str:  # noqa: ANN401
+def to_rfc3339(value: t.Any) -> str:
     """RFC 3339 stays as sent (any number of fractional digits, `Z` or an offset); anything else is written in UTC.
 
     A value the API sent valid is the API's: it is what dlt yields and what the

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from singer_sdk.helpers.jsonpath import extract_jsonpath
+from singer_sdk.helpers.jsonpath import _compile_jsonpath, extract_jsonpath
 
 MISSING = object()
 
@@ -40,7 +40,18 @@ def is_jsonpath(selector: str) -> bool:
     return not all(_PLAIN_STEP.fullmatch(step) for step in selector.split("."))
 
 
-def find_values(body: t.Any, path: str) -> list[t.Any]:  # noqa: ANN401
+def path_problem(path: str) -> str | None:
+    """Why `path` cannot be read as a JSONPath (said when the config is read, not at the first page), or None."""
+    if not is_jsonpath(path):
+        return None
+    try:
+        _compile_jsonpath(path)
+    except Exception as exc:  # noqa: BLE001 - the parser raises several kinds, each a bad path
+        return f"is not a JSONPath the parser reads ({type(exc).__name__}: {str(exc)[:120]})"
+    return None
+
+
+def find_values(body: t.Any, path: str) -> list[t.Any]:
     """Every value at `path` (dlt's `find_values`): one for a dotted path that exists, none if it does not."""
     if is_jsonpath(path):
         return list(extract_jsonpath(path, body))
@@ -52,7 +63,7 @@ def find_values(body: t.Any, path: str) -> list[t.Any]:  # noqa: ANN401
     return [node]
 
 
-def select_value(body: t.Any, path: str) -> t.Any:  # noqa: ANN401
+def select_value(body: t.Any, path: str) -> t.Any:
     """The single value at `path`, or `MISSING` when nothing is there."""
     values = find_values(body, path)
     if not values:
@@ -60,7 +71,7 @@ def select_value(body: t.Any, path: str) -> t.Any:  # noqa: ANN401
     return values[0] if len(values) == 1 else values
 
 
-def select_records(body: t.Any, selector: str) -> list[t.Any] | None:  # noqa: ANN401
+def select_records(body: t.Any, selector: str) -> list[t.Any] | None:
     """The records at `selector` as dlt extracts them, or None when the selector finds nothing at all.
 
     One value found is unwrapped (a list is the page; an object is one record);
@@ -75,7 +86,7 @@ def select_records(body: t.Any, selector: str) -> list[t.Any] | None:  # noqa: A
     return found if isinstance(found, list) else [found]
 
 
-def detect_selector(body: t.Any) -> str:  # noqa: ANN401
+def detect_selector(body: t.Any) -> str:
     """Where the records of `body` are, by dlt's rules: a list named like records, else the first list, else `$`."""
     if not isinstance(body, dict):
         return "$"
@@ -87,7 +98,7 @@ def detect_selector(body: t.Any) -> str:  # noqa: ANN401
     return ".".join(lists[0]) if lists else "$"
 
 
-def holds_records(body: t.Any) -> bool:  # noqa: ANN401
+def holds_records(body: t.Any) -> bool:
     """Whether `body` has a non-empty list of objects where dlt would look for records."""
     if isinstance(body, list):
         return any(isinstance(item, dict) for item in body)

@@ -66,7 +66,7 @@ class BookmarkHost(StreamBasics, t.Protocol):
     def schema(self) -> dict: ...  # noqa: D102
 
     @property
-    def tap_state(self) -> t.Any: ...  # noqa: ANN401, D102
+    def tap_state(self) -> t.Any: ...  # noqa: D102
 
     @property
     def replication_method(self) -> str: ...  # noqa: D102
@@ -112,7 +112,7 @@ class Bookmarks:
             node = (node.get("properties") or {}).get(step) if isinstance(node, dict) else None
         return isinstance(node, dict) and node.get("format") == "date-time"
 
-    def cursor_value(self, record: dict) -> t.Any:  # noqa: ANN401
+    def cursor_value(self, record: dict) -> t.Any:
         """The record's value at the cursor path (None when it has none)."""
         incremental = self.spec.incremental
         key = incremental.cursor_path if incremental is not None else self.replication_key
@@ -175,7 +175,7 @@ class Bookmarks:
         stream = self.stream
         return stream.tap_state.get("bookmarks", {}).get(self.name, {}) if context is None else stream.get_context_state(context)
 
-    def bookmark(self, context: Context | None) -> t.Any:  # noqa: ANN401
+    def bookmark(self, context: Context | None) -> t.Any:
         """The bookmark in STATE for `context`'s pass, checked (None: the pass starts from the beginning)."""
         if self.replication_method != REPLICATION_INCREMENTAL:
             return None
@@ -203,7 +203,7 @@ class Bookmarks:
             raise ConfigurationError(msg)
         return bookmark
 
-    def _builtin_filter(self, context: Context | None) -> t.Any:  # noqa: ANN401
+    def _builtin_filter(self, context: Context | None) -> t.Any:
         """The LMS API's update-time filter: the bookmark, else a second before `start_date` (see incremental)."""
         spec = self.spec.incremental
         if spec is None or self.replication_method != REPLICATION_INCREMENTAL:
@@ -218,7 +218,7 @@ class Bookmarks:
         return filter_value(floor, from_bookmark=False) if floor is not None else None
 
     @staticmethod
-    def _lagged(bookmark: t.Any, spec: IncrementalSpec) -> t.Any:  # noqa: ANN401
+    def _lagged(bookmark: t.Any, spec: IncrementalSpec) -> t.Any:
         """The bookmark less `lag` (seconds for a timestamp), never before `initial_value`."""
         if not spec.lag:
             return bookmark
@@ -248,7 +248,7 @@ class Bookmarks:
         return [row for row in rows if _not_before(parse_timestamp(self.cursor_value(row)), floor)]
 
 
-def _placeholders(sent: t.Any, spec: IncrementalSpec) -> dict[str, t.Any]:  # noqa: ANN401
+def _placeholders(sent: t.Any, spec: IncrementalSpec) -> dict[str, t.Any]:
     return {
         "incremental.start_value": sent,
         "incremental.last_value": sent,

@@ -322,8 +322,8 @@ class Pass:
 
     def _check_page_size(self, paginator: Paginator | None, count: int, fetched: Fetched) -> None:
         """A page of far more records than the page size the tap asked for is not a page: stop, do not hold it."""
-        limit = getattr(paginator, "limit", None)
-        if isinstance(limit, int) and count > RECORDS_PER_PAGE_FACTOR * limit:
+        limit = paginator.page_size if paginator is not None else None
+        if limit is not None and count > RECORDS_PER_PAGE_FACTOR * limit:
             reason = (
                 f"asked for {limit:,} records a page, the API sent {count:,} (more than {RECORDS_PER_PAGE_FACTOR}x); "
                 "not a page to trust, nothing of it was written"
@@ -333,8 +333,8 @@ class Pass:
     @staticmethod
     def _contradicts_plan(paginator: Paginator, count: int) -> bool:
         """An empty page, or one shorter than the page size the tap asked for: the plan's total is not to be trusted."""
-        limit = getattr(paginator, "limit", None)
-        return count == 0 or (isinstance(limit, int) and count < limit)
+        limit = paginator.page_size
+        return count == 0 or (limit is not None and count < limit)
 
     # --- accounting -------------------------------------------------------------------
 
@@ -395,6 +395,6 @@ def add_parent_values(spec: ResourceSpec, rows: list[dict], context: Context | N
         row.update(included)
 
 
-def preview(record: t.Any) -> str:  # noqa: ANN401
+def preview(record: t.Any) -> str:
     """A record or value, short enough for a message."""
     return shape(repr(record), 80)

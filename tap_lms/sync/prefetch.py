@@ -131,7 +131,7 @@ class Slot:
 def charged(slot: Slot, fetch: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
     """`fetch`, telling `slot` the size of what it brings."""
 
-    def run() -> t.Any:  # noqa: ANN401
+    def run() -> t.Any:
         result = fetch()
         slot.arrived(getattr(result, "size", 0))
         return result
@@ -179,7 +179,7 @@ class ReadAhead:
                 return
             self._ahead[upcoming.key] = (slot, self._pool.submit(charged(slot, partial(self._fetch, upcoming))))
 
-    def take(self, request: t.Any) -> Future | None:  # noqa: ANN401
+    def take(self, request: t.Any) -> Future | None:
         """The page for `request`, if it was requested ahead."""
         entry = self._ahead.pop(request.key, None)
         if entry is None:
@@ -228,7 +228,7 @@ class FirstPages:
                 if ahead is not None:
                     self._ahead[stream.name] = ahead
 
-    def take(self, stream: str, request: t.Any) -> tuple[Future, ReadAhead] | None:  # noqa: ANN401
+    def take(self, stream: str, request: t.Any) -> tuple[Future, ReadAhead] | None:
         """The first page (and the pages after it) fetched ahead for `stream`, if for this request."""
         entry = self._ahead.pop(stream, None)
         if entry is None:

@@ -159,7 +159,7 @@ class LMSStream(SDKStream):
         """Whether the cursor (nested too) is a date-time field of the schema."""
         return self.bookmarks.is_timestamp_replication_key
 
-    def cursor_value(self, record: dict) -> t.Any:  # noqa: ANN401
+    def cursor_value(self, record: dict) -> t.Any:
         """The record's value at the cursor path (None when it has none)."""
         return self.bookmarks.cursor_value(record)
 

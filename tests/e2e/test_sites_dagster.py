@@ -164,7 +164,7 @@ def test_a_hanging_site_ends_at_its_time_limit_while_the_other_loads(tmp_path, d
     assert deployment.failure("east") == f"tap-lms-east: stopped at its time limit of {limit} s (SITES_TIME_LIMIT)"
     assert deployment.of("east", "STEP_UP_FOR_RETRY") == []
     assert deployment.metadata("north")["records"] > 0
-    assert _site_processes() == []  # nothing of east's run is left running
+    assert _site_processes(deployment.home) == []  # nothing of east's run is left running
 
 
 def test_names_that_collide_are_refused_one_by_one_and_the_other_site_runs(tmp_path, database, apis):
@@ -178,14 +178,17 @@ def test_names_that_collide_are_refused_one_by_one_and_the_other_site_runs(tmp_p
     assert deployment.metadata("north")["records"] > 0
 
 
-def _site_processes() -> list[tuple[int, str]]:
-    """`meltano run <site> ...` processes running now (pid, site)."""
+def _site_processes(home: Path) -> list[tuple[int, str]]:
+    """`meltano run <site> ...` processes of the deployment at `home` running now (pid, site); no other client's."""
     found = []
+    marker = f"DAGSTER_HOME={home}".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
         except OSError:
             continue
         words = [part.decode(errors="replace") for part in argv]
@@ -209,7 +212,7 @@ def test_every_site_due_at_once_never_runs_more_than_the_pools_limit(tmp_path, d
 
     def sample() -> None:
         while not stop.is_set():
-            most[0] = max(most[0], len(_site_processes()))
+            most[0] = max(most[0], len(_site_processes(deployment.home)))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)

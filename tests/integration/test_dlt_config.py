@@ -165,7 +165,7 @@ def test_a_detected_paginator_the_api_ignores_ends_the_pass_incomplete_where_dlt
     (tmp_path / "dlt" / "config.json").write_text(json.dumps(config))
     dlt_run = subprocess.run([sys.executable, str(ROOT / "tests" / "conformance" / "run_dlt.py"), str(tmp_path / "dlt" / "config.json"),
                               str(tmp_path / "dlt")], capture_output=True, text=True, timeout=300, check=True)
-    dlt_ids = json.loads(dlt_run.stdout)["orders"]
+    dlt_ids = json.loads(dlt_run.stdout)["orders"]["ids"]
     complete = [o for o in fresh_sandbox.data["orders"] if o["status"] == "complete"]
     assert len(set(dlt_ids)) == 30 < len(complete)  # dlt: the first page only, the rest never read
 

@@ -166,3 +166,12 @@ def test_discovery_names_a_wrong_setting_as_the_setting(tmp_path, fresh_sandbox)
     run = run_tap(tmp_path, base_config(fresh_sandbox, page_size=0), "--discover")
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1] == "tap-lms: error: setting 'page_size' must be between 1 and 10000, got 0"
+
+
+def test_https_against_a_plain_http_api_says_so_at_once_without_retrying(tmp_path, fresh_sandbox):
+    config = base_config(fresh_sandbox, base_url=fresh_sandbox.url.replace("http://", "https://"), resources=["groups"])
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert "does not answer in TLS: base_url says https://, is the API served on http://?" in last
+    assert "retries" not in last

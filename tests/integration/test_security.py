@@ -182,6 +182,9 @@ def test_a_malformed_page_is_one_line_and_writes_nothing_of_it(tmp_path, fresh_s
         ({"bookmarks": []}, "'bookmarks' is list, not an object of streams"),
         ({"bookmarks": {"enrollments": "2024-01-01"}}, "the bookmark of stream 'enrollments' is str, not an object"),
         ({"bookmarks": {"reviews": {"partitions": {"a": 1}}}}, "the 'partitions' of stream 'reviews' are not a list"),
+        ({"bookmarks": {"courses": {"progress_markers": "oops"}}}, "the 'progress_markers' of stream 'courses' are not an object"),
+        ({"bookmarks": {"reviews": {"partitions": [{"context": {}, "progress_markers": 3}]}}},
+         "the 'progress_markers' of stream 'reviews' are not an object"),
     ],
 )
 def test_a_wrongly_typed_state_is_one_line(tmp_path, fresh_sandbox, state, problem):

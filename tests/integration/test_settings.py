@@ -22,6 +22,18 @@ from helpers import run_tap
         ({"api_key": "key-with\nbreak"}, "setting 'api_key' contains a line break or another control character (value hidden)"),
         ({"headers": {"X-Tenant": "a\r\nb"}}, "the value of header 'X-Tenant' contains a line break"),
         ({"start_date": "last tuesday"}, "setting 'start_date' must be an ISO 8601 date-time"),
+        ({"api_key": "kéy\u2192pasted-0123"}, "setting 'api_key' has a character an HTTP header cannot carry"),
+        ({"headers": {"X-Tenant": "t\u2192x"}}, "the value of header 'X-Tenant' has a character HTTP cannot carry"),
+        ({"progress_interval": 0.0001}, "setting 'progress_interval' must be 0 (no progress lines) or at least 1 second"),
+        ({"max_retries": 21}, "setting 'max_retries' must be between 0 and 20, got 21"),
+        *[({"resources": [{"name": "x", "primary_key": "id", "endpoint": {"path": "x", **endpoint}}]},
+           f"'{key}' a text '{path}' is not a JSONPath the parser reads")
+          for key, path, endpoint in [
+              ("data_selector", "items[(", {"data_selector": "items[("}),
+              ("next_url_path", "a..[b", {"paginator": {"type": "json_link", "next_url_path": "a..[b"}}),
+              ("cursor_path", "$.x[?", {"paginator": {"type": "cursor", "cursor_path": "$.x[?"}}),
+              ("cursor_path", "x[[", {"incremental": {"cursor_path": "x[[", "start_param": "since"}}),
+          ]],
     ],
 )
 def test_bad_setting_is_one_line_and_sends_nothing(tmp_path, fresh_sandbox, overrides, expected):

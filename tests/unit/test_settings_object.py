@@ -55,3 +55,17 @@ def test_builtins_are_one_source_for_the_tap_the_sandbox_and_the_benchmark():
             assert PARENT_PARAMS[builtin.path] == builtin.scoped_by.param
     bench = (ROOT / "benchmarks" / "plain_loop.py").read_text() + (ROOT / "benchmarks" / "reference_tap.py").read_text()
     assert not any(builtin.path in bench for builtin in BUILTINS), "the benchmark reads the paths from builtin_streams.json"
+
+
+def test_the_page_size_reaches_the_request_from_its_one_declaration():
+    from tap_lms.options import SETTINGS
+    from tap_lms.tap import TapLMS
+
+    def limit(**settings) -> object:
+        tap = TapLMS(config={"base_url": "http://127.0.0.1:9", "api_key": "k-page-size", **settings}, setup_mapper=False)
+        request, paginator = tap.streams["courses"].first_request(None)
+        assert paginator is not None and paginator.page_size == request.params["limit"]
+        return request.params["limit"]
+
+    assert limit() == SETTINGS["page_size"].default
+    assert limit(page_size=37) == 37

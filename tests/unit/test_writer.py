@@ -69,3 +69,18 @@ class _Dribble(io.RawIOBase):
         taken = bytes(chunk[:7])
         self.data += taken
         return len(taken)
+
+
+def test_threads_waiting_for_the_same_window_say_so_once_per_interval():
+    from tap_lms.progress import RunReport
+
+    lines: list[str] = []
+    now = [100.0]
+    report = RunReport(interval=5.0, clock=lambda: now[0], write=lines.append)
+    report._heartbeat = object()  # no heartbeat thread: only the lines said at once are counted
+    for _ in range(10):
+        report.note_wait("the API's rate-limit window", 60)
+    assert len(lines) == 1 and "waiting 60 s for the API's rate-limit window" in lines[0]
+    now[0] += 5.0
+    report.note_wait("the API's rate-limit window", 55)
+    assert len(lines) == 2

@@ -1,28 +1,13 @@
-"""Every place tap-lms overrides or calls the SDK's private surface, and nowhere else.
-
-The SDK's public hooks (`get_url`, `post_process`, `get_child_context`...) are
-used where they belong, in `tap_lms.sync.stream` and `tap_lms.tap`. What is here
-replaces private methods (`_sync_records`, `_write_record_message`,
-`_validate_config`...) for speed or for one-line errors, and reads private state
-(`_tap`, `_state_writer`, the signpost marker). Each override is marked
-`@override`: `tests/integration/test_sdk_glue.py` checks that the SDK still has every one
-with the same parameters, and that a sync through each of them writes what the
-SDK's own method writes. An SDK upgrade that moves one of these fails there
-first (and `.ci/sdk-prerelease` runs the suite against the next SDK early).
-"""
+"""The stream's side of the SDK glue: the record loop, STATE, SCHEMA and versions (see the package)."""
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import sys
+import time
 import typing as t
-from functools import cached_property, partial
+from functools import cached_property
 
-from singer_sdk import Tap
-from singer_sdk.configuration._dict_config import parse_environment_config
-from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers._state import SIGNPOST_MARKER
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
@@ -30,22 +15,24 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from tap_lms.environment import load_local_dotenv, misspelt_variables
 from tap_lms.errors import TapLMSError
-from tap_lms.options import check_depth
 from tap_lms.output import BufferedSingerWriter
-from tap_lms.settings import apply_defaults, clean_secrets, register_config_secrets, unknown_settings, validate_settings
+from tap_lms.sync.partitions import PartitionIndex
 
 if t.TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterator
-    from types import FrameType
 
     from singer_sdk.helpers.types import Context
+    from singer_sdk.streams._state import StreamStateManager
 
     from tap_lms.progress import StreamStats
     from tap_lms.records.page import Page
     from tap_lms.runtime import Runtime
+
+#: The least time between two STATE messages of an incremental child stream (each carries every partition).
+CHILD_STATE_SECONDS = 5.0
+
 
 #: How the SDK's stream sync introduces a failure it logs (see `SDKStream.log`).
 _SDK_UNHANDLED = "An unhandled error occurred while syncing"
@@ -173,17 +160,35 @@ class SDKStream(RESTStream):
 
     # --- STATE and SCHEMA -----------------------------------------------------------
 
+    @property
+    @override
+    def state_manager(self) -> StreamStateManager:
+        """The SDK's state manager, its partition lookup indexed (`tap_lms.sync.partitions`)."""
+        return PartitionIndex.install(super().state_manager)
+
+    #: When this stream last wrote STATE (a child stream's, written at most every `CHILD_STATE_SECONDS`).
+    _state_written_at: float | None = None
+
     @override
     def _write_state_message(self) -> None:
-        """As the SDK does, except at the end of one pass of a FULL_TABLE child stream.
+        """As the SDK does, except after each pass of a child stream.
 
-        Such a pass has no bookmark to save, yet the SDK writes the whole STATE (one
-        partition per parent read so far) after each one: with 600 courses that is
-        180,000 partitions written and deep-copied, measured at half the CPU of a
-        sync. The parent's next STATE, at the latest when it ends, carries them all.
+        The SDK writes the whole STATE (one partition per parent read so far) after
+        every parent: with 600 courses that is 180,000 partitions written and
+        deep-copied, measured at half the CPU of a sync; an incremental child over
+        2,000 parents wrote 2,002 STATE messages, 247 MB. A FULL_TABLE child has no
+        bookmark to save: the parent's next STATE carries its partitions. An
+        incremental child writes its STATE at most every `CHILD_STATE_SECONDS`, so a
+        run killed in between reads at most that long again, and the total stays
+        bounded by the run's length, not the square of its parents.
         """
-        if self.parent_stream_type is not None and self.replication_method != REPLICATION_INCREMENTAL:
-            return
+        if self.parent_stream_type is not None:
+            if self.replication_method != REPLICATION_INCREMENTAL:
+                return
+            now = time.monotonic()
+            if self._state_written_at is not None and now - self._state_written_at < CHILD_STATE_SECONDS:
+                return
+            self._state_written_at = now
         super()._write_state_message()
 
     @override
@@ -211,7 +216,7 @@ class SDKStream(RESTStream):
         """The schema SCHEMA messages carry (`tap_lms.sync.stream.LMSStream`: the grown one where it grows)."""
         return self.effective_schema
 
-    def cursor_value(self, record: dict) -> t.Any:  # noqa: ANN401
+    def cursor_value(self, record: dict) -> t.Any:
         """The record's replication key value (a nested cursor path too: `tap_lms.sync.bookmarks`)."""
         return record.get(self.replication_key) if self.replication_key else None
 
@@ -332,88 +337,3 @@ class SDKStream(RESTStream):
             and all(self.mask.values())
             and isinstance(self.runtime.writer, BufferedSingerWriter)
         )
-
-
-class SDKTap(Tap):
-    """A tap whose config validation and signal handling are tap-lms's own."""
-
-    _terminating = False
-    #: Whether the settings were validated for a run that sends requests (not --about / --discover).
-    _validating = False
-
-    @classproperty
-    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805 - the SDK's class property
-        """Settings from `TAP_LMS_*` variables (`--config ENV`), and from `./.env` for those the environment lacks.
-
-        The SDK would read a `.env` found above its own installed files and let it
-        override what is exported (`tap_lms.environment`); a misspelt variable is named.
-        """
-        schema = cls.config_jsonschema
-        cls.append_builtin_config(schema)
-        prefix = cls._env_var_prefix
-        load_local_dotenv(prefix)
-        for warning in misspelt_variables(prefix, schema.get("properties", {})):
-            logging.getLogger("tap-lms").warning(warning)
-        return parse_environment_config(schema, prefix, dotenv_path=os.devnull)
-
-    @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Fill defaults, register secrets for masking, then check every setting.
-
-        Replaces the SDK's validation, which reports a list of JSON Schema messages
-        followed by the whole schema: `validate_settings` names the first wrong
-        setting in one line (`ConfigurationError`), before any request is sent.
-        Without `raise_errors` (--discover, --about) only what is missing is let pass.
-        """
-        schema = self.config_jsonschema
-        self.append_builtin_config(schema)
-        check_depth(self._config)  # before anything walks it
-        apply_defaults(self._config, schema)
-        register_config_secrets(self._config)
-        clean_secrets(self._config)
-        for warning in unknown_settings(self._config, schema):
-            self.logger.warning(warning)
-        self._validating = raise_errors
-        validate_settings(self._config, schema)  # also for --discover: a wrong value is named as the setting it is
-        self.settings_checked()
-        return []
-
-    def settings_checked(self) -> None:
-        """Called once the settings are filled in and (before a sync) validated."""
-
-    @override  # type: ignore[misc]  # final in the SDK: `--test` is tap-lms's own check
-    def run_connection_test(self) -> bool:
-        """`--test`: tap-lms's own check (`check_connection`) instead of the SDK's sync of one record per stream."""
-        return self.check_connection()
-
-    def check_connection(self) -> bool:
-        """One verdict per stream; True if every stream passed (`tap_lms.tap.TapLMS`)."""
-        raise NotImplementedError
-
-    @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM / SIGINT: write the last safe STATE, then exit 128+signal (not 0: the sync did not finish).
-
-        The state written holds finished streams' bookmarks and, for the interrupted
-        one, only its previous bookmark (progress markers are not promoted), so a
-        resumed run reads again what this one may not have delivered. A signal that
-        arrives while a batch of records is being written waits for the batch to end,
-        so no line is cut in half.
-        """
-        if self._terminating:
-            return
-        self._terminating = True
-        writer = self.message_writer
-        stop = partial(self._stop_with_state, signum)
-        if isinstance(writer, BufferedSingerWriter):
-            writer.after_write(stop)
-        else:
-            stop()
-
-    def _stop_with_state(self, signum: int) -> None:
-        try:
-            self._state_writer.write_state(self.state)
-            sys.stdout.flush()
-        finally:
-            self.logger.warning("Stopped by %s; the last STATE written is safe to resume from", signal.Signals(signum).name)
-            raise SystemExit(128 + signum)
