@@ -17,7 +17,7 @@ test:
 # take a tenth of their examples (CI, or TAP_LMS_TEST_FULL=1, runs them all).
 FAST_TESTS = tests/unit tests/integration/test_sync.py tests/integration/test_pass_completion.py \
 	tests/integration/test_settings.py tests/integration/test_secrets_from_everywhere.py \
-	tests/integration/test_resources.py tests/integration/test_state_size.py tests/integration/test_sdk_glue.py
+	tests/integration/test_resources.py tests/integration/test_state_size.py
 test-fast:
 	.venv/bin/pytest -q -p no:cacheprovider $(FAST_TESTS)
 

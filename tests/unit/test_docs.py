@@ -118,3 +118,8 @@ def test_secret_options_are_defined_once():
     from tap_lms.options import SECRET_KEYS
 
     assert settings.SECRET_KEYS is SECRET_KEYS is auth.SECRET_KEYS
+
+
+def test_the_readme_stays_short_enough_to_read():
+    words = len((ROOT / "README.md").read_text().split())
+    assert words <= 2_500, f"README.md has {words} words; move detail to docs/"
