@@ -150,6 +150,19 @@ def meltano_command() -> str:
     return found
 
 
+def meltano_run_columns(project: Path, env: dict[str, str], pg, schema: str, table: str) -> dict[str, str]:
+    """`meltano run tap-lms target-postgres` (it must succeed), then the columns of `schema.table` with their types."""
+    done = subprocess.run(
+        [meltano_command(), "run", "tap-lms", "target-postgres"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return dict(pg.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = %s and table_name = %s",
+        (schema, table),
+    ).fetchall())
+
+
 def meltano_env(server: Sandbox, tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment for `meltano run` against `server`: dev settings, state in `tmp_path`, no pacing.
 

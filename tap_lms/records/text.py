@@ -16,7 +16,7 @@ REPLACEMENT = "\ufffd"
 _BAD = re.compile("[\x00\ud800-\udfff]")
 
 
-def clean_strings(records: list[dict]) -> int:  # noqa: C901 - keys, texts and containers, in objects and lists
+def clean_strings(records: list[dict]) -> int:
     """Replace NUL and unpaired surrogates in every string of `records` (keys too), in place; return how many strings changed.
 
     The walk keeps its own stack: a record nested any number of levels deep is cleaned whole.
@@ -25,26 +25,17 @@ def clean_strings(records: list[dict]) -> int:  # noqa: C901 - keys, texts and c
     stack: list[t.Any] = list(records)
     while stack:
         node = stack.pop()
-        if isinstance(node, dict):
-            for key in list(node):
-                value = node[key]
-                if isinstance(key, str) and _BAD.search(key):
+        entries = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        for key, value in entries:
+            if isinstance(key, str) and _BAD.search(key):  # an object's key: the cleaned one replaces it
+                changed += 1
+                del node[key]
+                key = _BAD.sub(REPLACEMENT, key)  # noqa: PLW2901 - the cleaned key replaces the one read
+                node[key] = value
+            if isinstance(value, str):
+                if _BAD.search(value):
+                    node[key] = _BAD.sub(REPLACEMENT, value)
                     changed += 1
-                    del node[key]
-                    key = _BAD.sub(REPLACEMENT, key)  # noqa: PLW2901 - the cleaned key replaces the one read
-                    node[key] = value
-                if isinstance(value, str):
-                    if _BAD.search(value):
-                        node[key] = _BAD.sub(REPLACEMENT, value)
-                        changed += 1
-                elif isinstance(value, (dict, list)):
-                    stack.append(value)
-        else:  # a list
-            for index, item in enumerate(node):
-                if isinstance(item, str):
-                    if _BAD.search(item):
-                        node[index] = _BAD.sub(REPLACEMENT, item)
-                        changed += 1
-                elif isinstance(item, (dict, list)):
-                    stack.append(item)
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
     return changed

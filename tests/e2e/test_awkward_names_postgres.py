@@ -9,11 +9,10 @@ text variant, and timestamps with seven fractional digits.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 
 import pytest
-from helpers import meltano_command, meltano_env
+from helpers import meltano_env, meltano_run_columns
 
 from sandbox import awkward
 from tap_lms.records.growth import BLANK_NAME, storable_name
@@ -38,15 +37,7 @@ def test_meltano_run_loads_names_and_values_postgres_cannot_hold_as_sent(warehou
         **warehouse.target_env,
     )
     try:
-        done = subprocess.run(
-            [meltano_command(), "run", "tap-lms", "target-postgres"],
-            cwd=meltano_project, env=env, capture_output=True, text=True, timeout=600, check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        columns = dict(pg.execute(
-            "select column_name, data_type from information_schema.columns where table_schema = %s and table_name = 'records'",
-            (schema,),
-        ).fetchall())
+        columns = meltano_run_columns(meltano_project, env, pg, schema, "records")
         first, final, accented = (storable_name(name) for name in (awkward.LONG_FIRST, awkward.LONG_FINAL, awkward.LONG_ACCENTED))
         assert len({first, final}) == 2 and all(len(name.encode()) <= 63 for name in (first, final, accented))
         assert {first, final, accented, BLANK_NAME, "amount", "amount__v_text", "score__v_text", "score__v2_text"} <= set(columns)

@@ -7,11 +7,10 @@ The sandbox's `/grow/v1/courses` brings a new field (`level`) on its third page 
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 
 import pytest
-from helpers import meltano_command, meltano_env
+from helpers import meltano_env, meltano_run_columns
 
 from sandbox import growing
 
@@ -38,15 +37,7 @@ def test_meltano_run_loads_a_field_from_page_three_and_a_type_change_on_page_fou
         **warehouse.target_env,
     )
     try:
-        done = subprocess.run(
-            [meltano_command(), "run", "tap-lms", "target-postgres"],
-            cwd=meltano_project, env=env, capture_output=True, text=True, timeout=600, check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        columns = dict(pg.execute(
-            "select column_name, data_type from information_schema.columns where table_schema = %s and table_name = 'courses'",
-            (schema,),
-        ).fetchall())
+        columns = meltano_run_columns(meltano_project, env, pg, schema, "courses")
         assert columns["credits"] == "bigint" and columns["credits__v_text"] == "text"
         assert columns["credits__v_double"] in ("numeric", "double precision")
         assert columns["level"] == "text" and columns["ref__v_json"] == "jsonb"
