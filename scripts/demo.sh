@@ -59,6 +59,10 @@ with_heartbeat "installing the Meltano plugins" meltano install tap-lms target-p
   meltano install tap-lms target-postgres
 
 echo "demo: starting the embedded PostgreSQL in $PGDATA_DIR ..." >&2
+if [ "$(id -u)" = "0" ]; then
+  # PostgreSQL refuses to run as root: the embedded server runs as a system user of its own, which it adds.
+  echo "demo: running as root, so the embedded PostgreSQL runs as a system user it adds (PostgreSQL refuses root)" >&2
+fi
 pg_url=$(with_heartbeat "starting PostgreSQL" python -m sandbox.postgres start --pgdata "$PGDATA_DIR")
 
 workdir=$(mktemp -d)

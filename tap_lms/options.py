@@ -22,7 +22,7 @@ import typing as t
 from dataclasses import dataclass
 
 from tap_lms.errors import ConfigurationError
-from tap_lms.records.selectors import path_problem
+from tap_lms.jsonpaths import path_problem
 
 #: JSON types by name, as a check reads them (a boolean is not a number; a whole float is an integer).
 _JSON_TYPES: dict[str, t.Callable[[t.Any], bool]] = {

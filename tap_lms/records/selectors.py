@@ -8,10 +8,11 @@ once or more per page, and skip the JSONPath parser entirely. A resource with no
 
 from __future__ import annotations
 
-import re
 import typing as t
 
-from singer_sdk.helpers.jsonpath import _compile_jsonpath, extract_jsonpath
+from singer_sdk.helpers.jsonpath import extract_jsonpath
+
+from tap_lms.jsonpaths import is_jsonpath
 
 MISSING = object()
 
@@ -25,30 +26,6 @@ NON_RECORD_KEYS = frozenset({"meta", "metadata", "pagination", "links", "extras"
 ERROR_KEYS = frozenset({"errors", "error", "warnings", "faults"})
 #: How deep dlt looks for a list of records: `a.b.c`.
 _DETECT_DEPTH = 3
-
-
-#: A step of a dotted path that dlt's JSONPath parser reads as a plain key, as a direct walk does.
-_PLAIN_STEP = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def is_jsonpath(selector: str) -> bool:
-    """True unless `selector` is a dotted path of plain keys (`meta.pagination.total`), walked directly.
-
-    Everything else (`$...`, quoted keys such as `'@odata.nextLink'`, `a..b`, `list.0`)
-    goes to the JSONPath parser dlt itself uses, so it finds exactly what dlt finds.
-    """
-    return not all(_PLAIN_STEP.fullmatch(step) for step in selector.split("."))
-
-
-def path_problem(path: str) -> str | None:
-    """Why `path` cannot be read as a JSONPath (said when the config is read, not at the first page), or None."""
-    if not is_jsonpath(path):
-        return None
-    try:
-        _compile_jsonpath(path)
-    except Exception as exc:  # noqa: BLE001 - the parser raises several kinds, each a bad path
-        return f"is not a JSONPath the parser reads ({type(exc).__name__}: {str(exc)[:120]})"
-    return None
 
 
 def find_values(body: t.Any, path: str) -> list[t.Any]:
