@@ -14,6 +14,7 @@ import atexit
 import base64
 import contextlib
 import functools
+import html.entities
 import io
 import logging
 import re
@@ -92,7 +93,7 @@ def spelled(secret: str) -> str:
             ways.append(rf"\\[uU]{_hex(f'{high:04x}')}\\[uU]{_hex(f'{low:04x}')}")
         if code < 0x100:
             ways.append(rf"\\x{_hex(f'{code:02x}')}")
-        ways += [f"&#0*{code};", f"&#[xX]0*{_hex(f'{code:x}')};"]
+        ways += [f"&#0*{code};", f"&#[xX]0*{_hex(f'{code:x}')};", *(re.escape(f"&{name}") for name in _HTML_NAMES.get(char, ()))]
         if char in _ESCAPED:
             ways.append(re.escape(_ESCAPED[char]))
         parts.append(f"(?:{'|'.join(ways)})")
@@ -101,6 +102,15 @@ def spelled(secret: str) -> str:
 
 #: Characters JSON, Python or a form encoder write as something else than themselves.
 _ESCAPED = {"/": "\\/", '"': '\\"', "\\": "\\\\", " ": "+", "\n": "\\n", "\r": "\\r", "\t": "\\t", "'": "\\'"}
+
+
+#: HTML's named character references by the character they stand for (`&` -> `amp;`, `AMP;`, `amp`, ...).
+_HTML_NAMES: dict[str, list[str]] = {}
+for _name, _char in html.entities.html5.items():
+    if len(_char) == 1:
+        _HTML_NAMES.setdefault(_char, []).append(_name)
+for _names in _HTML_NAMES.values():
+    _names.sort(key=len, reverse=True)  # `&amp;` before `&amp`: the longest spelling is masked whole
 
 
 def _hex(digits: str) -> str:

@@ -11,6 +11,7 @@ value in either alphabet. A name from the API with line breaks cannot forge a li
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import logging
@@ -31,7 +32,7 @@ from tap_lms.progress import RunReport, Waiting
 pytestmark = pytest.mark.usefixtures("secrets_forgotten_after_module")
 
 SECRETS = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Z"), blacklist_characters="*.#"),
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Z"), blacklist_characters="*.#") | st.sampled_from("&<>\"'/=+"),
     min_size=8,
     max_size=40,
 )
@@ -51,6 +52,7 @@ SPELLINGS = {
     "json-equals-escaped": lambda s: json.dumps(s)[1:-1].replace("=", "\\u003d"),
     "all-escaped": _every_char_escaped,
     "html": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "html-named": lambda s: html.escape(s).replace("/", "&sol;").replace("=", "&equals;"),
     "basic-auth": lambda s: base64.b64encode(f"someone:{s}".encode()).decode(),
     "urlsafe-base64-inside": lambda s: base64.urlsafe_b64encode(f"xy{s}zz".encode()).decode(),
 }
@@ -142,7 +144,7 @@ def test_no_writer_shows_a_secret_in_any_spelling(secret, spelling, writer):
     assert shown, "the writer wrote nothing: the check would prove nothing"
     for piece in _pieces(secret):
         assert piece not in shown, (piece, shown)
-    if spelling in {"raw", "percent-lower", "json-equals-escaped", "all-escaped", "html"}:
+    if spelling in {"raw", "percent-lower", "json-equals-escaped", "all-escaped", "html", "html-named"}:
         assert redaction.MASK in shown
 
 
