@@ -11,6 +11,7 @@ their secrets are masked like any other (`tap_lms.settings.register_config_secre
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import typing as t
 from pathlib import Path
@@ -33,6 +34,27 @@ def load_local_dotenv(prefix: str, directory: Path | None = None) -> None:
             msg = f"variable {name} in {path} is nested more than {MAX_CONFIG_DEPTH} levels deep; no setting needs that"
             raise ConfigurationError(msg)
         os.environ[name] = value
+
+
+def check_json_variables(prefix: str, properties: t.Mapping[str, t.Any]) -> None:
+    """Refuse, in one line naming the variable (its value hidden), an object or list setting that is not JSON.
+
+    The SDK would split such a text on commas and take the pieces as the list's
+    items: a broken `TAP_LMS_RESOURCES` became resource names made of its pieces,
+    credentials and all, and the error printed them.
+    """
+    for setting, schema in properties.items():
+        name = prefix + setting.upper().replace("-", "_")
+        types = schema.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if name not in os.environ or not {"object", "array"} & set(types):
+            continue
+        try:
+            json.loads(os.environ[name])
+        except ValueError as exc:
+            where = f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "its text"
+            msg = f"environment variable {name} (setting '{setting}') is not valid JSON at {where} (value hidden)"
+            raise ConfigurationError(msg) from None
 
 
 def misspelt_variables(prefix: str, settings: t.Iterable[str], names: t.Iterable[str] | None = None) -> list[str]:

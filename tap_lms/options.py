@@ -105,8 +105,9 @@ OPTION_ROWS: tuple[Option, ...] = (
     Option("setting", "strict", B, default=False),
     Option("setting", "emit_activate_version_messages", B, default=False),
     Option("client", "base_url", S, "as in dlt; the flat `base_url` setting is the same"),
-    Option("client", "headers", O, "sent with every request; values masked in messages"),
-    Option("client", "auth", O, "`api_key` (header, query, cookie), `bearer`, `http_basic`, `oauth2_client_credentials`"),
+    Option("client", "headers", O, "sent with every request; values masked in messages", secret=True),
+    Option("client", "auth", O, "`api_key` (header, query, cookie), `bearer`, `http_basic`, `oauth2_client_credentials`",
+           secret=True),
     Option("client", "paginator", ("string", "object"), "the default of every resource without one"),
     Option("client", "session", ANY, "a Python object; a config file cannot hold one", supported=False),
     Option("resource", "name", S, "the resource's name, and the stream's unless `table_name` says otherwise"),
@@ -137,8 +138,8 @@ OPTION_ROWS: tuple[Option, ...] = (
     Option("endpoint", "params", O, "static values, placeholders, `resolve` and `incremental` parameters"),
     Option("endpoint", "json", ANY, "the POST body; placeholders keep their value's type"),
     Option("endpoint", "data", ANY, "a form body"),
-    Option("endpoint", "headers", O, "on top of the client's; placeholders allowed"),
-    Option("endpoint", "auth", O, "instead of the client's"),
+    Option("endpoint", "headers", O, "on top of the client's; placeholders allowed", secret=True),
+    Option("endpoint", "auth", O, "instead of the client's", secret=True),
     Option("endpoint", "paginator", ("string", "object"),
            "all of dlt's types and options (below); none or `auto`: detected as dlt does"),
     Option("endpoint", "data_selector", S, "a dotted path or JSONPath; none: detected as dlt does"),
@@ -172,7 +173,7 @@ OPTION_ROWS: tuple[Option, ...] = (
     Option("auth:oauth2_client_credentials", "access_token_url", S),
     Option("auth:oauth2_client_credentials", "client_id", _TEXT),
     Option("auth:oauth2_client_credentials", "client_secret", _TEXT, secret=True),
-    Option("auth:oauth2_client_credentials", "access_token_request_data", O),
+    Option("auth:oauth2_client_credentials", "access_token_request_data", O, secret=True),
     Option("auth:oauth2_client_credentials", "default_token_expiration", N, default=3600),
     Option("auth:oauth2_client_credentials", "access_token", _TEXT, secret=True),
     *_paginator("single_page", "one request"),
@@ -191,7 +192,7 @@ OPTION_ROWS: tuple[Option, ...] = (
 SETTINGS = {row.key: row for row in OPTION_ROWS if row.where == "setting"}
 #: Option names whose values are secrets wherever they appear in a config: the one list.
 SECRET_KEYS = frozenset(row.key for row in OPTION_ROWS if row.secret and row.where != "setting") | frozenset(
-    row.key for row in OPTION_ROWS if row.secret and row.where == "setting" and "object" not in row.types
+    row.key for row in OPTION_ROWS if row.secret and row.where == "setting" and not {"object", "array"} & set(row.types)
 )
 #: dlt's aliases: the same options under another type name.
 _ALIASES = {"json_response": "json_link", "json_response_cursor": "cursor"}

@@ -14,7 +14,7 @@ from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.helpers._classproperty import classproperty
 from typing_extensions import override
 
-from tap_lms.environment import load_local_dotenv, misspelt_variables
+from tap_lms.environment import check_json_variables, load_local_dotenv, misspelt_variables
 from tap_lms.options import check_depth
 from tap_lms.output import BufferedSingerWriter
 from tap_lms.settings import apply_defaults, clean_secrets, register_config_secrets, unknown_settings, validate_settings
@@ -41,6 +41,7 @@ class SDKTap(Tap):
         cls.append_builtin_config(schema)
         prefix = cls._env_var_prefix
         load_local_dotenv(prefix)
+        check_json_variables(prefix, schema.get("properties", {}))
         for warning in misspelt_variables(prefix, schema.get("properties", {})):
             logging.getLogger("tap-lms").warning(warning)
         return parse_environment_config(schema, prefix, dotenv_path=os.devnull)

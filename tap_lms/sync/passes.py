@@ -316,9 +316,14 @@ class Pass:
 
     def _detect(self, view: PageView, fetched: Fetched) -> Paginator:
         try:
-            return detect_paginator(view)
+            paginator = detect_paginator(view)
         except PaginationError as exc:
             raise self._error(fetched.shown, str(exc)) from None
+        if paginator.kind == "single_page":  # nothing on the page says how to page: one page, as dlt reads it
+            why = "no paginator was declared or detected, so whether the API has more pages is unknown"
+            self.stream.warn_once(f"{why}: read as one page, as dlt does; declare the paginator (single_page for one page)")
+            self.stream.read_part_only(why)
+        return paginator
 
     def _check_page_size(self, paginator: Paginator | None, count: int, fetched: Fetched) -> None:
         """A page of far more records than the page size the tap asked for is not a page: stop, do not hold it."""

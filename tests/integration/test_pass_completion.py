@@ -164,3 +164,19 @@ def test_a_pass_ended_by_the_configs_maximum_page_writes_every_record_but_marks_
     assert sorted(r["id"] for r in run.records("things")) == list(range(1, 10))
     assert not run.of_type("ACTIVATE_VERSION")  # the API never said the list ended: rows past the bound are not deleted
     assert "no ACTIVATE_VERSION: the paginator's maximum was reached" in run.stderr
+
+
+def _more_than_it_says(_path: str, query: dict[str, str]) -> tuple[int, t.Any, dict[str, str]]:
+    page = int(query.get("page", "1"))  # nothing tap-lms or dlt can follow says how to reach page 2
+    return 200, {"items": _records(1 + (page - 1) * PAGE, PAGE), "has_more": page < 2, "total": 2 * PAGE}, {}
+
+
+def test_a_list_read_as_one_page_for_want_of_a_paginator_marks_nothing_deleted(tmp_path):
+    with rawsocket.RawServer(rawsocket.json_pages(_more_than_it_says)) as server:
+        config = {"base_url": server.url, **FAST_RETRIES, "emit_activate_version_messages": True,
+                  "resources": [{"name": "things", "primary_key": "id", "endpoint": {"path": "things", "data_selector": "items"}}]}
+        run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-2000:]  # one page, as dlt reads it
+    assert len(run.records("things")) == PAGE
+    assert not run.of_type("ACTIVATE_VERSION")  # the rows of the pages never read are not marked deleted
+    assert "no paginator was declared or detected" in run.stderr

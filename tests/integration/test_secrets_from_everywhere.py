@@ -82,3 +82,18 @@ def test_a_key_repeated_in_a_next_link_is_masked_in_the_waiting_line(tmp_path):
     assert "waiting" in run.stderr and "api_key=***" in run.stderr, run.stderr[-2000:]
     _clean(run.stdout + run.stderr, EXPORTED_KEY)
     _clean(run.stderr, quote(EXPORTED_KEY, safe=""))
+
+
+def test_a_broken_json_variable_is_named_and_its_credentials_never_shown(tmp_path):
+    (tmp_path / ".env").write_text('TAP_LMS_RESOURCES=[{"endpoint":{"headers":{"X":"hdrS3cret321"}},"name":"t"}\n')
+    run = run_tap(tmp_path, None, "--config", "ENV", env={"TAP_LMS_BASE_URL": "http://127.0.0.1:9"}, cwd=tmp_path)
+    assert run.returncode == 2
+    assert "environment variable TAP_LMS_RESOURCES (setting 'resources') is not valid JSON" in run.stderr.strip().splitlines()[-1]
+    assert "hdrS3cret321" not in run.stderr + run.stdout
+
+
+def test_an_auth_given_in_the_wrong_shape_is_not_echoed(tmp_path):
+    config = {"client": {"base_url": "http://127.0.0.1:9", "auth": "s3cretTokenString"}, "resources": ["things"]}
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 2 and "'auth' must be an object" in run.stderr
+    assert "s3cretTokenString" not in run.stderr + run.stdout
