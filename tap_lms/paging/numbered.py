@@ -68,6 +68,7 @@ class RangePaginator(Paginator):
     def next(self, page: PageView) -> PageRequest | None:
         """The next request by the rules of dlt, in its order."""
         if self.stop_after_empty_page and page.record_count == 0:
+            self.bounded = self._says_more(page)  # dlt's rule ends it; the API did not, so the pass read part of the list
             return None
         total = self._total(page)
         self.current += self.step
@@ -105,6 +106,16 @@ class RangePaginator(Paginator):
             msg = f"the total at '{self.total_path}' is not a whole number: {found!r}"
             raise PaginationError(msg)
         return total
+
+    def _says_more(self, page: PageView) -> bool:
+        """Whether the page itself says the list goes on (`has_more` true, or a total not reached yet)."""
+        try:
+            if self.has_more_path and self._has_more(page):
+                return True
+            total = self._total(page)
+        except PaginationError:
+            return False
+        return total is not None and self.current + self.step < total + self.base_index
 
     def _has_more(self, page: PageView) -> bool:
         found = page.value_at(str(self.has_more_path))

@@ -40,8 +40,11 @@ class SpilledIds:
         return len(self._ids)
 
     def __contains__(self, key: object) -> bool:
-        if type(key) is not int or key not in _INT64:
+        if isinstance(key, float) and key.is_integer():  # as a set compares them: 1.0 and True are 1
+            key = int(key)
+        if not isinstance(key, int) or key not in _INT64:
             return False
+        key = int(key)
         ids = self._ids
         at = bisect.bisect_left(ids, key)
         return at < len(ids) and ids[at] == key

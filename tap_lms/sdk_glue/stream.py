@@ -108,6 +108,17 @@ class SDKStream(RESTStream):
     #: Why this run read only part of the stream's list (a bound of the config), or None: the whole list.
     part_read: str | None = None
 
+    @override
+    def _finalize_state(self, state: dict | None = None) -> None:
+        """As the SDK does, except that a pass that read part of the list moves no bookmark (`read_part_only`).
+
+        The records it did not read may be older than those it did (an API that sends
+        the newest first): a bookmark moved to the newest would skip them for ever.
+        """
+        if self.part_read is not None and state is not None:
+            state.pop("progress_markers", None)
+        super()._finalize_state(state)
+
     def read_part_only(self, why: str) -> None:
         """A pass ended at a bound of the config, not where the API's list ends: the run sends no ACTIVATE_VERSION."""
         if self.part_read is None:
@@ -122,12 +133,13 @@ class SDKStream(RESTStream):
         fails or is interrupted never gets this far, so it marks nothing deleted.
         """
         self.check_complete()
-        if self._stream_version is not None and self.part_read is None:
-            self._write_activate_version_message(self._stream_version)
-        elif self._stream_version is not None:
+        if self.part_read is not None:
             self.logger.warning(
-                "Stream '%s': no ACTIVATE_VERSION: %s, so rows past it would look deleted", self.name, self.part_read
+                "Stream '%s': read part of the list (%s): no ACTIVATE_VERSION and no bookmark moved, so nothing past "
+                "it looks deleted or is skipped next time", self.name, self.part_read
             )
+        elif self._stream_version is not None:
+            self._write_activate_version_message(self._stream_version)
         self._stats.data += self.warnings_at_end()  # said once, in the summary's `data:` lines
         state = self.stream_state
         bookmark = state.get("replication_key_value")

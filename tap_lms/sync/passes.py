@@ -306,7 +306,7 @@ class Pass:
             stream.logger.warning("Stream '%s': %s", stream.name, paginator.warning)
             paginator.warning = None
         if paginator.bounded:
-            stream.read_part_only(f"the paginator's maximum was reached at {fetched.shown}")
+            stream.read_part_only(f"the paginator stopped before the API said the list ended, at {fetched.shown}")
         window = self.start.window
         if following is not None and window is not None and window.passed and stream.spec.parent is None:
             # dlt closes a resource (not a child) once a record is past the window in the API's `row_order`.

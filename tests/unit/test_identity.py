@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from tap_lms.records.identity import RecordIdentity
 
-KEYS = st.one_of(st.integers(-(2**64), 2**64), st.text(max_size=3), st.booleans(), st.none())
+KEYS = st.one_of(st.integers(-(2**64), 2**64), st.integers(-3, 3).map(float), st.floats(allow_nan=False), st.text(max_size=3),
+                st.booleans(), st.none())
 
 
 @settings(max_examples=examples(300), deadline=None)
