@@ -22,6 +22,11 @@ from tap_lms.errors import ConfigurationError
 from tap_lms.options import MAX_CONFIG_DEPTH, json_text_depth
 
 
+def variable_name(prefix: str, setting: str) -> str:
+    """The environment variable of a setting, as the SDK names it (`TAP_LMS_PAGE_SIZE`)."""
+    return prefix + setting.upper().replace("-", "_")
+
+
 def load_local_dotenv(prefix: str, directory: Path | None = None) -> None:
     """Set the `<prefix>*` variables of `./.env` that the environment does not set already."""
     path = (directory or Path.cwd()) / ".env"
@@ -44,7 +49,7 @@ def check_json_variables(prefix: str, properties: t.Mapping[str, t.Any]) -> None
     credentials and all, and the error printed them.
     """
     for setting, schema in properties.items():
-        name = prefix + setting.upper().replace("-", "_")
+        name = variable_name(prefix, setting)
         types = schema.get("type", [])
         types = [types] if isinstance(types, str) else types
         if name not in os.environ or not {"object", "array"} & set(types):
@@ -63,7 +68,7 @@ def misspelt_variables(prefix: str, settings: t.Iterable[str], names: t.Iterable
     Only near misses are named: other tools' variables that share the prefix
     (a site's `TAP_LMS_NORTH_BASE_URL`, Meltano's `TAP_LMS__SELECT`) are not tap-lms's.
     """
-    known = {prefix + setting.upper().replace("-", "_"): setting for setting in settings}
+    known = {variable_name(prefix, setting): setting for setting in settings}
     warnings = []
     for name in sorted(os.environ if names is None else names):
         if not name.startswith(prefix) or name in known or name.startswith(prefix + "_"):

@@ -147,9 +147,7 @@ def shape(text: object, limit: int = MAX_LINE_CHARS, *, one_line: bool = True, c
     if one_line:
         result = " ".join(_CONTROL.sub(" ", result).split())
         result = redact(result)  # collapsing cannot make a secret appear: mask what it made, if anything
-    if len(result) > limit:
-        result = result[: max(limit - 3, 0)] + "..."
-    return result
+    return _cut(result, limit)
 
 
 def _mask_cut_tail(text: str) -> str:
@@ -206,16 +204,24 @@ _LINE_BREAKING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\x85]")
 _ANY_BREAK = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 
 
+def _cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters ending in `...`."""
+    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
+
+
+def _unbroken(text: str, breaks: re.Pattern[str], limit: int) -> str:
+    """`text` masked, what `breaks` matches made a space (masked again: that cannot make a secret), cut to `limit`."""
+    return _cut(redact(breaks.sub(" ", redact(text))), limit)
+
+
 def one_line(text: str, limit: int = STDERR_LINE_CHARS) -> str:
     """`text` masked, its line breaks and control characters made spaces (spacing kept), cut to `limit`."""
-    result = redact(_ANY_BREAK.sub(" ", redact(text)))
-    return result if len(result) <= limit else result[: max(limit - 3, 0)] + "..."
+    return _unbroken(text, _ANY_BREAK, limit)
 
 
 def masked_line(line: str) -> str:
-    """One line as stderr may show it: every secret masked, no control character, at most `STDERR_LINE_CHARS`."""
-    result = redact(_LINE_BREAKING.sub(" ", redact(line)))
-    return result if len(result) <= STDERR_LINE_CHARS else result[: STDERR_LINE_CHARS - 3] + "..."
+    """One line as stderr may show it: every secret masked, no control character but tabs, at most `STDERR_LINE_CHARS`."""
+    return _unbroken(line, _LINE_BREAKING, STDERR_LINE_CHARS)
 
 
 class MaskedStderr(io.TextIOBase):

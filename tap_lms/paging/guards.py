@@ -61,7 +61,8 @@ class PassGuard:
 
         `considered` leaves out records the pass never compares (outside an incremental
         window, or without a usable key); `unseen` is how many of those it had not read.
-        `bounded`: the config's own bound (`maximum_page`) ended the pass, not the API.
+        `bounded`: the paginator ended the pass on a rule of its own (`maximum_page`, an empty
+        page), not because the API said so: the pass is already one that read part of the list.
         """
         if considered and not unseen and not has_next and not bounded:
             msg = (

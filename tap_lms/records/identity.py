@@ -23,11 +23,13 @@ from array import array
 
 import msgspec
 
+from tap_lms.records.scalars import INT64
+
 _SCALARS = (str, int, float, bool)
 _encode = msgspec.json.Encoder(order="sorted").encode
 #: Keys held in the set before its whole numbers move to the compact array.
 SPILL_AT = 1_000_000
-_INT64 = range(-(2**63), 2**63)
+_INT64 = range(-INT64, INT64)
 
 
 class SpilledIds:

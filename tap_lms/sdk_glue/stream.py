@@ -105,7 +105,8 @@ class SDKStream(RESTStream):
         """Whether this run's pass of the stream is complete by design and ends with ACTIVATE_VERSION."""
         return False
 
-    #: Why this run read only part of the stream's list (a bound of the config), or None: the whole list.
+    #: Why this run read only part of the stream's list (a bound of the config, dlt's empty-page rule on a page that
+    #: says there is more, no paginator to follow), or None: the whole list.
     part_read: str | None = None
 
     @override
@@ -120,7 +121,7 @@ class SDKStream(RESTStream):
         super()._finalize_state(state)
 
     def read_part_only(self, why: str) -> None:
-        """A pass ended at a bound of the config, not where the API's list ends: the run sends no ACTIVATE_VERSION."""
+        """A pass ended before the API said its list ended: no ACTIVATE_VERSION, no bookmark moved (`_finalize_state`)."""
         if self.part_read is None:
             self.part_read = why
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import typing as t
 
 from helpers import examples
 from hypothesis import HealthCheck, given, settings
@@ -75,30 +76,40 @@ WIDE_INTEGERS = st.integers(min_value=-(2**80), max_value=2**80) | st.sampled_fr
 NUMBERS = WIDE_INTEGERS | WIDE_INTEGERS.map(float) | WIDE_INTEGERS.map(str) | st.none()
 
 
+def _grown(pages: list[list[dict]]) -> tuple[SchemaGrowth, t.Iterator[tuple[dict, dict]]]:
+    """The growth of a schema inferred from the first page, and each record as sent and as written, page by page."""
+    growth = SchemaGrowth(infer_schema(pages[0], source="the first page"), "things")
+    coercer = RecordCoercer("things", growth.schema, growth=growth)
+
+    def converted() -> t.Iterator[tuple[dict, dict]]:
+        for page in pages:
+            sent = copy.deepcopy(page)
+            coercer.convert_page(page)
+            yield from zip(sent, page, strict=True)
+
+    return growth, converted()
+
+
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(st.fixed_dictionaries({"id": st.integers(0, 10)}, optional={"n": NUMBERS, "m": NUMBERS}), min_size=1, max_size=4), min_size=1, max_size=4))
 def test_a_whole_number_beyond_64_bits_never_lands_in_an_integer_column(pages):
-    growth = SchemaGrowth(infer_schema(pages[0], source="the first page"), "things")
-    coercer = RecordCoercer("things", growth.schema, growth=growth)
-    for page in pages:
-        sent = copy.deepcopy(page)
-        coercer.convert_page(page)
-        for before, record in zip(sent, page, strict=True):
-            for name, value in record.items():
-                types = set(growth.properties.get(name, {}).get("type", ())) - {"null"}
-                if type(value) is int and types <= {"integer", "boolean"}:
-                    assert -INT64 <= value < INT64, (name, value, growth.properties[name])
-            for name, value in before.items():
-                if type(value) is int and not -INT64 <= value < INT64:  # kept, as text, somewhere in the record
-                    assert str(value) in {str(kept) for kept in record.values()}, (name, value, record)
+    growth, converted = _grown(pages)
+    for before, record in converted:
+        for name, value in record.items():
+            types = set(growth.properties.get(name, {}).get("type", ())) - {"null"}
+            if type(value) is int and types <= {"integer", "boolean"}:
+                assert -INT64 <= value < INT64, (name, value, growth.properties[name])
+        for name, value in before.items():
+            if type(value) is int and not -INT64 <= value < INT64:  # kept, as text, somewhere in the record
+                assert str(value) in {str(kept) for kept in record.values()}, (name, value, record)
 
 
 API_FIELDS = st.sampled_from(["score", "score__v_text", "score__v_bigint", "score__v_double", "score__v_json", "score__v_bool", "score__v2_text"])
 
 
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(st.dictionaries(API_FIELDS, VALUES, max_size=5), min_size=1, max_size=4), min_size=1, max_size=5), st.data())
-def test_an_apis_own_field_is_never_overwritten(pages, data):
+@given(st.lists(st.lists(st.dictionaries(API_FIELDS, VALUES, max_size=5), min_size=1, max_size=4), min_size=1, max_size=5))
+def test_an_apis_own_field_is_never_overwritten(pages):
     # The API's own fields named like variant columns carry texts no conversion changes; `score` carries anything.
     # A value of `score` that its column cannot hold never takes the place of one of them.
     serial = iter(range(10**6))
@@ -107,15 +118,10 @@ def test_an_apis_own_field_is_never_overwritten(pages, data):
             for name in list(record):
                 if name != "score":
                     record[name] = f"own {next(serial)}"
-    del data
-    growth = SchemaGrowth(infer_schema(pages[0], source="the first page"), "things")
-    coercer = RecordCoercer("things", growth.schema, growth=growth)
-    for page in pages:
-        sent = copy.deepcopy(page)
-        coercer.convert_page(page)
-        for before, after in zip(sent, page, strict=True):
-            for name, value in before.items():  # in its own column, or (the column a variant's) in a variant of its own
-                if name != "score":
-                    assert variant_value(after, name) == value, (name, before, after)
-            if before.get("score") is not None:
-                assert variant_value(after, "score") is not None, (before, after)
+    _growth, converted = _grown(pages)
+    for before, after in converted:
+        for name, value in before.items():  # in its own column, or (the column a variant's) in a variant of its own
+            if name != "score":
+                assert variant_value(after, name) == value, (name, before, after)
+        if before.get("score") is not None:
+            assert variant_value(after, "score") is not None, (before, after)
