@@ -196,7 +196,18 @@ def _site_processes(home: Path) -> list[tuple[int, str]]:
             site = words[words.index("run") + 1] if words.index("run") + 1 < len(words) else ""
             if site.startswith("tap-lms-"):
                 found.append((int(entry.name), site))
-    return found
+    # A run forking a child (before the child's exec) shows the same command line twice for a moment: one run.
+    pids = {pid for pid, _site in found}
+    return [(pid, site) for pid, site in found if _parent(pid) not in pids]
+
+
+def _parent(pid: int) -> int | None:
+    """The parent of process `pid` (None once it has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def test_every_site_due_at_once_never_runs_more_than_the_pools_limit(tmp_path, database, apis):
@@ -208,11 +219,13 @@ def test_every_site_due_at_once_never_runs_more_than_the_pools_limit(tmp_path, d
         TAP_LMS_SOUTH_BASE_URL=south.url, TAP_LMS_SOUTH_API_KEY=DEFAULT_KEY,
         TAP_LMS_EAST_BASE_URL=east.url, TAP_LMS_EAST_API_KEY=DEFAULT_KEY,
     )
-    most, stop = [0], threading.Event()
+    most, busiest, stop = [0], [[]], threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            most[0] = max(most[0], len(_site_processes(deployment.home)))
+            running = _site_processes(deployment.home)
+            if len(running) > most[0]:
+                most[0], busiest[0] = len(running), running
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)
@@ -226,7 +239,7 @@ def test_every_site_due_at_once_never_runs_more_than_the_pools_limit(tmp_path, d
         sampler.join()
     failures = [e.dagster_event.message for _, e in deployment.events() if e.dagster_event and e.dagster_event.is_failure]
     assert [job.returncode for job in jobs] == [0, 0, 0], failures
-    assert most[0] == limit  # as many as the limit at once, never more
+    assert most[0] == limit, busiest[0]  # as many as the limit at once, never more
     assert len([e for step, e in deployment.events() if step in ("north", "south", "east")
                 and e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"]) == 5
 
