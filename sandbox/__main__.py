@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import urllib.request
 from pathlib import Path
 
 from sandbox.server import Sandbox
-from sandbox.state import DEFAULT_KEY
+from sandbox.state import DEFAULT_KEY, SandboxOptions, default_rate_limit
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,8 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--rate-limit",
         type=int,
-        default=120,
-        help="requests allowed per --rate-window, then 429 (default 120 a minute, the LMS API's own limit; 0: no limit)",
+        default=default_rate_limit(),
+        help="requests allowed per --rate-window, then 429 (default 120 a minute, the LMS API's own limit, or "
+        "$SANDBOX_RATE_LIMIT; 0: no limit)",
     )
     parser.add_argument("--rate-window", type=float, default=60.0, help="seconds of one rate-limit window")
     parser.add_argument("--no-rate-headers", action="store_true", help="send no RateLimit-Remaining headers")
@@ -51,6 +54,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         sandbox = _sandbox(args)
     except OSError as exc:  # the port is taken, or the host is not an address of this machine
+        if args.background and _same_sandbox_serves(args):
+            print(f"http://{args.host}:{args.port}", flush=True)  # noqa: T201
+            print(  # noqa: T201
+                f"tap-lms sandbox: one with these options already serves on {args.host}:{args.port}; using it",
+                file=sys.stderr, flush=True,
+            )
+            return
         print(  # noqa: T201
             f"sandbox: error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
             "choose another --port, or --port 0 for a free one",
@@ -81,23 +91,35 @@ def _detach() -> None:
             os.dup2(null.fileno(), stream.fileno())
 
 
+def _same_sandbox_serves(args: argparse.Namespace) -> bool:
+    """Whether the sandbox already on the port was started with the same options (a command run twice)."""
+    try:
+        with urllib.request.urlopen(f"http://{args.host}:{args.port}/_sandbox/health", timeout=5) as answer:
+            health = json.load(answer)
+    except (OSError, ValueError):
+        return False
+    return isinstance(health, dict) and health.get("options") == SandboxOptions(**_options(args)).fingerprint()
+
+
 def _sandbox(args: argparse.Namespace) -> Sandbox:
-    return Sandbox(
-        args.host,
-        args.port,
-        api_key=args.api_key,
-        key_name=args.key_name,
-        key_location=args.key_location,
-        scale=args.scale,
-        latency=args.latency,
-        page_meta=not args.no_meta,
-        offset_total=not args.no_total,
-        rate_limit=args.rate_limit or None,
-        rate_window=args.rate_window,
-        rate_headers=not args.no_rate_headers,
-        parent_required=not args.no_parent_required,
-        remove_every=args.remove_every,
-    )
+    return Sandbox(args.host, args.port, **_options(args))
+
+
+def _options(args: argparse.Namespace) -> dict:
+    return {
+        "api_key": args.api_key,
+        "key_name": args.key_name,
+        "key_location": args.key_location,
+        "scale": args.scale,
+        "latency": args.latency,
+        "page_meta": not args.no_meta,
+        "offset_total": not args.no_total,
+        "rate_limit": args.rate_limit or None,
+        "rate_window": args.rate_window,
+        "rate_headers": not args.no_rate_headers,
+        "parent_required": not args.no_parent_required,
+        "remove_every": args.remove_every,
+    }
 
 
 if __name__ == "__main__":

@@ -278,7 +278,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_sandbox/requests":
             self._json(200, [r.__dict__ for r in sandbox.requests if not params or r.path == params.get("path")])
         elif path == "/_sandbox/health":
-            self._json(200, {"ok": True})
+            self._json(200, {"ok": True, "options": sandbox.options.fingerprint()})
         else:
             self._json(404, {"error": "not_found"})
 

@@ -100,11 +100,12 @@ class Sandbox:
         self.stop()
 
     def reset(self, *, changes: bool = False) -> None:
-        """Forget logged requests, faults and tokens (and, if asked, `touch` changes)."""
+        """Forget logged requests, faults, tokens and the rate-limit window so far (and, if asked, `touch` changes)."""
         self.faults.clear()
         self.tokens = Tokens()
         with self._lock:
             self.requests.clear()
+            self._window_start, self._window_count = 0.0, 0
             if changes:
                 self._changes.clear()
 

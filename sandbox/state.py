@@ -7,6 +7,10 @@ that no module of the sandbox imports one that imports it.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import os
 import secrets
 import threading
 import time
@@ -19,6 +23,14 @@ if t.TYPE_CHECKING:
     from sandbox.faults import FaultPlan
 
 DEFAULT_KEY = "sandbox-key"
+#: The LMS API's own rate limit, a minute's worth of requests.
+API_RATE_LIMIT = 120
+
+
+def default_rate_limit() -> int:
+    """`API_RATE_LIMIT`, or `SANDBOX_RATE_LIMIT` for every sandbox a script starts (0: none, for tests)."""
+    value = os.environ.get("SANDBOX_RATE_LIMIT", "")
+    return int(value) if value.isdigit() else API_RATE_LIMIT
 
 
 @dataclass
@@ -53,6 +65,10 @@ class SandboxOptions:
     #: Seconds an OAuth2 token of the `/paged/` shape lives (`sandbox.shapes`).
     token_lifetime: float = 3600.0
     token_lifetime_told: float | None = None
+
+    def fingerprint(self) -> str:
+        """A digest of every option: two sandboxes with the same one serve the same API (the key only as a digest)."""
+        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @dataclass

@@ -28,7 +28,7 @@ echo $$ > "$lock/pid"
 trap 'rm -rf "$lock"' EXIT
 run_number=$(( $(cat "$DEMO_DIR/runs" 2>/dev/null || echo 0) + 1 ))
 
-# The terminal is never silent for long: a step whose own output is not shown says every 5 s that it
+# The terminal is never silent for long: a step whose own output is not shown says every 3 s that it
 # still runs (on fd 3, the terminal's stderr, whatever the step's own output is redirected to).
 exec 3>&2
 with_heartbeat() {
@@ -39,7 +39,7 @@ with_heartbeat() {
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
     waited=$((waited + 1))
-    if [ $((waited % 5)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then echo "demo: $what ... (${waited} s)" >&3; fi
+    if [ $((waited % 3)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then echo "demo: $what ... (${waited} s)" >&3; fi
   done
   wait "$pid"
 }
@@ -82,16 +82,24 @@ sandbox_pid=$!
 for _ in $(seq 100); do [ -s "$workdir/url" ] && break; sleep 0.1; done
 base_url=$(head -n 1 "$workdir/url")
 [ -n "$base_url" ] || { echo "demo: the sandbox did not start:" >&2; cat "$workdir/sandbox.log" >&2; exit 1; }
-echo "demo: sandbox API at $base_url (120 requests a minute, as the real API)" >&2
+limit=${SANDBOX_RATE_LIMIT:-120}
+if [ "$limit" = 0 ]; then limit="no rate limit"; else limit="$limit requests a minute"; fi
+echo "demo: sandbox API at $base_url ($limit; the real API allows 120 a minute)" >&2
 
 run_log="$DEMO_DIR/run-$run_number.log"
 echo "demo: meltano --environment=demo run tap-lms target-postgres (full log: $run_log) ..." >&2
 # The whole log goes to the file; the tap's own lines (progress every progress_interval seconds, each
 # stream's end, the summary) also to the terminal as they come, without Meltano's prefix.
+# While nothing is shown for 3 s (Meltano starting, the target loading what the tap sent), a line says so.
 show_tap_lines() {
-  local line
-  while IFS= read -r line; do
-    if [[ $line =~ \]\ tap-lms\ +(.*)$ ]]; then printf '  %s\n' "${BASH_REMATCH[1]}" >&2; fi
+  local line shown=$SECONDS
+  while :; do
+    if IFS= read -r -t 1 line; then
+      if [[ $line =~ \]\ tap-lms\ +(.*)$ ]]; then printf '  %s\n' "${BASH_REMATCH[1]}" >&2; shown=$SECONDS; fi
+    elif [ $? -le 128 ]; then
+      break  # the run's output ended (a status above 128 is the timeout)
+    fi
+    if (( SECONDS - shown >= 3 )); then echo "demo: meltano run is still running ..." >&2; shown=$SECONDS; fi
   done
 }
 started=$(date +%s)
@@ -102,6 +110,10 @@ if ! TAP_LMS_BASE_URL="$base_url" TARGET_POSTGRES_SQLALCHEMY_URL="$pg_url" \
   exit 1
 fi
 elapsed=$(( $(date +%s) - started ))
-state=$(meltano --environment=demo state get demo:tap-lms-to-target-postgres 2>/dev/null || true)
-
-python -m scripts.demo_report "$pg_url" "$elapsed" "$run_log" "$state"
+echo "demo: reading back what PostgreSQL holds ..." >&2
+read_back() {
+  local state
+  state=$(meltano --environment=demo state get demo:tap-lms-to-target-postgres 2>/dev/null || true)
+  python -m scripts.demo_report "$pg_url" "$elapsed" "$run_log" "$state"
+}
+with_heartbeat "reading back what PostgreSQL holds" read_back

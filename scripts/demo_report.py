@@ -77,7 +77,7 @@ def main() -> None:
     print(f"""
 Connect:  psql "{uri}"
           python -c "import psycopg; print(psycopg.connect('{uri}').execute('select count(*) from lms.orders').fetchone())"
-Meltano:  python -m sandbox --port 8765 &   then   meltano --environment=demo run tap-lms target-postgres
+Meltano:  python -m sandbox --port 8766 &   then   meltano --environment=demo run tap-lms target-postgres
 Stop:     make demo-stop    (the data stays in .demo/pgdata; `make demo` starts it again)
 """)
 

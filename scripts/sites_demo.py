@@ -25,7 +25,7 @@ import psycopg
 
 from sandbox import postgres
 from sandbox.server import Sandbox
-from sandbox.state import DEFAULT_KEY
+from sandbox.state import DEFAULT_KEY, default_rate_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Sandbox sizes (1 = 13,489 records): a small, a middle-sized and a larger site.
@@ -62,13 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for site in definitions.sites():
             key = "another-key" if site.schema in args.fail_site else DEFAULT_KEY
-            sandbox = Sandbox(scale=SCALES.get(site.name, 0.1), api_key=key, rate_limit=120).start()
+            rate_limit = default_rate_limit()  # the API's 120 a minute; SANDBOX_RATE_LIMIT=0 (tests): none
+            sandbox = Sandbox(scale=SCALES.get(site.name, 0.1), api_key=key, rate_limit=rate_limit or None).start()
             sandboxes[site.name] = sandbox
             # Users progressed since the last run: these enrollments are updated now, and a run after the
             # first reads them again (and only them: the others are older than its bookmark).
             sandbox.touch("enrollments", range(1, CHANGED + 1))
             env[f"{site.env_prefix}_BASE_URL"] = sandbox.url
             env[f"{site.env_prefix}_API_KEY"] = DEFAULT_KEY
+            if not rate_limit:  # an API without a limit: the site need not pace itself either
+                env[f"{site.env_prefix}_MAX_REQUESTS_PER_MINUTE"] = "0"
         env.update({
             "DAGSTER_HOME": str(home),
             "MELTANO_DATABASE_URI": url,

@@ -50,6 +50,8 @@ class Option:
     secret: bool = False
     #: A number setting's smallest and largest value (refused outside, in one line naming the setting).
     bounds: tuple[float, float] | None = None
+    #: An auth kind's option it cannot do without (refused in one line when missing).
+    required: bool = False
 
     def admits(self, value: t.Any) -> bool:
         """Whether `value` has one of the row's types (None: not given, always admitted)."""
@@ -161,18 +163,18 @@ OPTION_ROWS: tuple[Option, ...] = (
     Option("incremental", "primary_key", ANY, "dlt drops records loaded before at the boundary; the target's merge does",
            supported=False),
     Option("auth", "api_key", (), "a key in a header, the query or a cookie"),
-    Option("auth:api_key", "api_key", _TEXT, secret=True),
+    Option("auth:api_key", "api_key", _TEXT, secret=True, required=True),
     Option("auth:api_key", "name", _TEXT, default="Authorization"),
     Option("auth:api_key", "location", S, default="header"),
     Option("auth", "bearer", (), "`Authorization: Bearer <token>`"),
-    Option("auth:bearer", "token", _TEXT, secret=True),
+    Option("auth:bearer", "token", _TEXT, secret=True, required=True),
     Option("auth", "http_basic", (), "`Authorization: Basic ...`"),
-    Option("auth:http_basic", "username", _TEXT),
-    Option("auth:http_basic", "password", _TEXT, secret=True),
+    Option("auth:http_basic", "username", _TEXT, required=True),
+    Option("auth:http_basic", "password", _TEXT, secret=True, required=True),
     Option("auth", "oauth2_client_credentials", (), "a token fetched from `access_token_url`, renewed before it expires"),
-    Option("auth:oauth2_client_credentials", "access_token_url", S),
-    Option("auth:oauth2_client_credentials", "client_id", _TEXT),
-    Option("auth:oauth2_client_credentials", "client_secret", _TEXT, secret=True),
+    Option("auth:oauth2_client_credentials", "access_token_url", S, required=True),
+    Option("auth:oauth2_client_credentials", "client_id", _TEXT, required=True),
+    Option("auth:oauth2_client_credentials", "client_secret", _TEXT, secret=True, required=True),
     Option("auth:oauth2_client_credentials", "access_token_request_data", O, secret=True),
     Option("auth:oauth2_client_credentials", "default_token_expiration", N, default=3600),
     Option("auth:oauth2_client_credentials", "access_token", _TEXT, secret=True),
@@ -213,6 +215,10 @@ AUTH_OPTIONS: dict[str, frozenset[str]] = {
     row.key: frozenset(options_of(f"auth:{row.key}")) for row in OPTION_ROWS if row.where == "auth"
 }
 #: The secret each auth kind needs: its first secret option (a kind without one has no entry).
+#: Each auth kind's options it cannot do without.
+AUTH_REQUIRED: dict[str, frozenset[str]] = {
+    kind: frozenset(key for key, row in options_of(f"auth:{kind}").items() if row.required) for kind in AUTH_OPTIONS
+}
 AUTH_SECRET: dict[str, str] = {
     kind: row.key for kind in AUTH_OPTIONS for row in reversed(options_of(f"auth:{kind}").values()) if row.secret
 }

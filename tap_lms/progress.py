@@ -53,6 +53,7 @@ class StreamStats:
     keyless_example: str | None = None
     duplicates: int = 0
     sanitized: int = 0
+    not_json_numbers: int = 0
 
     def seconds(self, now: float) -> float:
         """Time spent on the stream so far."""

@@ -27,11 +27,40 @@ hypothesis_settings.register_profile("quick", max_examples=20, deadline=None)
 hypothesis_settings.load_profile("full" if FULL_RUN else "quick")
 
 
+#: The modules whose tests take longest (a minute or more each: Meltano, Dagster, the demo, the README), run first.
+_SLOWEST = ("test_sites_dagster.py", "test_sites.py", "test_readme.py", "test_demo.py")
+#: Then the rest by layer: end to end, dlt conformance, integration, unit.
+_LAYERS = ("e2e", "conformance", "integration", "unit")
+#: Modules that run Meltano in the repository itself. Meltano keeps a plugin's config and catalog files in
+#: `.meltano/run/<plugin>/`, one folder per plugin name, and `meltano install` rebuilds its virtualenvs: two
+#: such tests at once would read each other's config. They run one at a time, on one worker, beside the rest.
+_IN_THE_REPOSITORYS_MELTANO = {
+    "test_sites_dagster.py", "test_sites.py", "test_demo.py", "test_deletes.py", "test_meltano_postgres.py",
+    "test_meltano_project.py", "test_growing_schema_postgres.py", "test_awkward_names_postgres.py",
+    "test_loaders.py", "test_site_api_meltano.py",
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under `e2e/` carries the `e2e` marker."""
+    """Everything under `e2e/` carries the `e2e` marker; the slowest tests come first.
+
+    With `-n auto` each worker is handed the next test as it finishes one: the
+    longest started first, the run ends on short ones instead of waiting for a
+    minute-long test that began last.
+    """
     for item in items:
         if _E2E in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+        if Path(str(item.path)).name in _IN_THE_REPOSITORYS_MELTANO:
+            item.add_marker(pytest.mark.xdist_group("the-repositorys-meltano"))
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        path = Path(str(item.path))
+        slow = _SLOWEST.index(path.name) if path.name in _SLOWEST else len(_SLOWEST)
+        layer = _LAYERS.index(path.parent.name) if path.parent.name in _LAYERS else len(_LAYERS)
+        return slow, layer
+
+    items.sort(key=rank)  # stable: within a module, tests keep their order
 
 
 @pytest.fixture(scope="session")

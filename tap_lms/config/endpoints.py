@@ -26,6 +26,9 @@ from tap_lms.config.templates import (
 )
 from tap_lms.errors import ConfigurationError
 
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
 _FORMATTER = string.Formatter()
 
 
@@ -50,6 +53,27 @@ class ParentLink:
     def keys(self) -> list[str]:
         """The context keys that tell one pass from another (and key a child's STATE)."""
         return list(self.fields)
+
+    def add_values(self, rows: list[dict], context: Context | None) -> None:
+        """The parent's values a child's records carry, added before the records are converted to the schema.
+
+        A resolve parameter's value where the record lacks it; `include_from_parent`
+        fields always (as dlt); the context keys that tell the parents apart where the
+        record lacks them (the SDK would add them after conversion, unchecked).
+        """
+        if context is None:
+            return
+        carried = [(key, context.get(key)) for key in self.carried]
+        keys = [(key, context.get(key)) for key in self.keys]
+        included = {name: context.get(name) for name in self.included.values()}
+        for row in rows:
+            for key, value in carried:
+                if row.get(key) is None:
+                    row[key] = value
+            for key, value in keys:
+                if key not in row:
+                    row[key] = value
+            row.update(included)
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,8 @@ class Fetched:
     #: The body holds `\u0000` or escaped surrogates: its strings are checked before they are written.
     text_hazard: bool = False
     size: int = 0
+    #: NaN, Infinity and -Infinity the body held (not JSON): read as null, and counted in the summary.
+    not_json_numbers: list[str] = field(default_factory=list)
 
 
 class ApiClient:
@@ -187,7 +189,7 @@ class ApiClient:
         if fetched.raw is None:
             return fetched
         try:
-            fetched.body = decode_json(fetched.raw)
+            fetched.body = decode_json(fetched.raw, fetched.not_json_numbers)
         except (ValueError, RecursionError):
             return self.fetch(fetched.request, endpoint, stream=stream, parse_now=True)
         fetched.raw = None
@@ -222,7 +224,7 @@ class ApiClient:
             fetched.raw = body
             return fetched
         try:
-            fetched.body = decode_json(body)
+            fetched.body = decode_json(body, fetched.not_json_numbers)
         except RecursionError:
             raise _FatalResponse(status, "the response is JSON nested too deeply to be records; not read") from None
         except ValueError:

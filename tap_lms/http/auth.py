@@ -25,7 +25,7 @@ from tap_lms import redaction
 from tap_lms.errors import ConfigurationError, CredentialsError, reject_unknown_keys
 from tap_lms.http.bounds import PREVIEW_BYTES, BodyTooLarge, Unsendable, body_preview, check_sendable, read_body
 from tap_lms.http.transport import deadline, show_origin
-from tap_lms.options import AUTH_OPTIONS, SECRET_KEYS, check_types
+from tap_lms.options import AUTH_OPTIONS, AUTH_REQUIRED, SECRET_KEYS, check_types
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -221,15 +221,6 @@ def _preview(response: requests.Response) -> str:
     return f"{response.reason or 'refused'}" + body_preview(response.text, cut_off=len(response.content) >= PREVIEW_BYTES)
 
 
-#: What each auth type needs (its options, their types and which are secret: `tap_lms.options`).
-_REQUIRED: dict[str, frozenset[str]] = {
-    "api_key": frozenset({"api_key"}),
-    "bearer": frozenset({"token"}),
-    "http_basic": frozenset({"username", "password"}),
-    "oauth2_client_credentials": frozenset({"access_token_url", "client_id", "client_secret"}),
-}
-
-
 def build_auth(spec: t.Any, *, owner: str, session: requests.Session | None = None, timeout: float = 60.0) -> Auth:
     """An auth kind from an `auth` entry of a dlt config (a dict without `type` is a bearer token, as in dlt)."""
     if spec is None:
@@ -245,7 +236,7 @@ def build_auth(spec: t.Any, *, owner: str, session: requests.Session | None = No
     if kind not in AUTH_OPTIONS:
         msg = f"{owner}: unknown auth type {kind!r} (known: {', '.join(sorted(AUTH_OPTIONS))})"
         raise ConfigurationError(msg)
-    allowed, required = AUTH_OPTIONS[kind], _REQUIRED[kind]
+    allowed, required = AUTH_OPTIONS[kind], AUTH_REQUIRED[kind]
     for key in SECRET_KEYS & set(options):
         options[key] = redaction.register_secret(options[key])
     reject_unknown_keys(owner.removeprefix("resource '").removesuffix("'"), options, allowed, f"{kind} auth")

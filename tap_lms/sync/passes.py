@@ -33,6 +33,7 @@ from tap_lms.records.selectors import detect_selector
 from tap_lms.records.text import clean_strings
 from tap_lms.redaction import shape
 from tap_lms.sync.read_ahead import PlannerHost
+from tap_lms.sync.schema_hold import SchemaHold
 
 #: A page may hold this many times the page size the tap asked for (an API may round up); more is refused.
 RECORDS_PER_PAGE_FACTOR = 10
@@ -44,7 +45,6 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
-    from tap_lms.config.resources import ResourceSpec
     from tap_lms.http.api_client import Endpoint, Fetched
     from tap_lms.paging.base import Paginator
     from tap_lms.progress import StreamStats
@@ -146,8 +146,12 @@ class Pass:
         self.guard = PassGuard()
         self.received = 0
         self.reported_total: int | None = None
-        #: The page being written: its records (by id) -> the values their children need, as the API sent them.
+        #: The pages being written: their records (by id) -> the values their children need, as the API sent them.
         self.child_values: dict[int, dict] = {}
+        #: Pages prepared and not yet handed on, held while they bring new columns.
+        self.hold = SchemaHold(stream.write_schema)
+        #: Whether the page just prepared brought new columns.
+        self.page_grew = False
 
     def pages(self) -> Iterator[Page]:
         """Every page of the pass, in order, its records ready to write."""
@@ -179,13 +183,9 @@ class Pass:
                 if fetch_ahead and self.child_values:
                     planner.plan_child_first_pages([self.child_values[id(record)] for record in records])
                 request = self._next(paginator, view, fetched, considered, unseen, pages_read)
-                if read_ahead.planned_once and self._contradicts_plan(paginator, len(raw)):
-                    read_ahead.stop_planning()
-                self.received += len(raw)
-                self.reported_total = paginator.total_records(view) or self.reported_total
-                self._count_page(len(raw), paginator, view)
-                read_ahead.top_up()
-                yield Page(records)
+                self._count_page(len(raw), paginator, view, read_ahead)
+                yield from self._hand_on(self.hold.add(Page(records), grew=self.page_grew, last=request is None))
+            yield from self._hand_on(self.hold.release())
         except GeneratorExit:  # the consumer stopped early (a record limit, a dry run): not a failure
             raise
         except BaseException:
@@ -197,6 +197,12 @@ class Pass:
         self._reconcile()
         self._count_skipped()
 
+    def _hand_on(self, pages: list[Page]) -> Iterator[Page]:
+        """`pages`, to be written; then their records' values for children are no longer needed."""
+        if pages:
+            yield from pages
+            self.child_values.clear()
+
     def _fetch(self, request: PageRequest, first: Future | None, read_ahead: ReadAhead, pages_read: int) -> Fetched:
         stream = self.stream
         try:
@@ -206,7 +212,9 @@ class Pass:
         future = first if pages_read == 0 else read_ahead.take(request)
         fetched = future.result() if future is not None else stream.fetch(self.context, request)
         stream.runtime.budget.saw(fetched.size)
-        return stream.runtime.api.parse(fetched, stream.endpoint, stream=stream.name)
+        fetched = stream.runtime.api.parse(fetched, stream.endpoint, stream=stream.name)
+        stream.stats.not_json_numbers += len(fetched.not_json_numbers)
+        return fetched
 
     def _records(self, fetched: Fetched, selector: str) -> list[dict]:
         stream = self.stream
@@ -243,7 +251,8 @@ class Pass:
         records without a usable one, or read before in this pass, are not written.
         """
         stream = self.stream
-        add_parent_values(stream.spec, rows, self.context)
+        if stream.spec.parent is not None:
+            stream.spec.parent.add_values(rows, self.context)
         window = self.start.window
         if window is not None:
             rows = [row for row in rows if window.keep(row)]
@@ -252,13 +261,14 @@ class Pass:
             if changed:
                 stream.stats.sanitized += changed
         if stream.child_streams:
-            self.child_values = {id(row): stream.child_values(row) for row in rows}
+            self.child_values.update((id(row), stream.child_values(row)) for row in rows)
         stream.coercer.convert_page(rows)
         growth = stream.growth
+        self.page_grew = False
         if growth is not None:
             self._check_keys_kept(rows)
             if growth.take_pending():
-                stream.write_schema()  # before any record of this page: the target adds the new columns first
+                self.page_grew = True  # a SCHEMA goes before any record of this page (`SchemaHold`)
         rows = stream.bookmarks.keep_after_start_date(rows)
         kept, keyed, unseen = self.identity.sort_page(rows)
         if self.identity.keyless and stream.runtime.settings.strict:
@@ -343,8 +353,17 @@ class Pass:
 
     # --- accounting -------------------------------------------------------------------
 
-    def _count_page(self, records: int, paginator: Paginator, view: PageView) -> None:
-        """Account for one page; totals are known for a stream's single pass, not per parent."""
+    def _count_page(self, records: int, paginator: Paginator, view: PageView, read_ahead: ReadAhead) -> None:
+        """Account for one page; totals are known for a stream's single pass, not per parent.
+
+        The pages read ahead are topped up here, and no longer planned once a page
+        contradicts the plan (fewer records than a full page before the last).
+        """
+        if read_ahead.planned_once and self._contradicts_plan(paginator, records):
+            read_ahead.stop_planning()
+        self.received += records
+        self.reported_total = paginator.total_records(view) or self.reported_total
+        read_ahead.top_up()
         stats = self.stream.stats
         stats.pages += 1
         stats.received += records
@@ -375,29 +394,6 @@ class Pass:
 
     def _error(self, shown: str, reason: str) -> APIRequestError:
         return APIRequestError(stream=self.stream.name, path=shown, status=200, reason=reason, method=self.start.request.method)
-
-
-def add_parent_values(spec: ResourceSpec, rows: list[dict], context: Context | None) -> None:
-    """The parent's values a child's records carry, added before the records are converted to the schema.
-
-    A resolve parameter's value where the record lacks it; `include_from_parent`
-    fields always (as dlt); the context keys that tell the parents apart where the
-    record lacks them (the SDK would add them after conversion, unchecked).
-    """
-    parent = spec.parent
-    if parent is None or context is None:
-        return
-    carried = [(key, context.get(key)) for key in parent.carried]
-    keys = [(key, context.get(key)) for key in parent.keys]
-    included = {name: context.get(name) for name in parent.included.values()}
-    for row in rows:
-        for key, value in carried:
-            if row.get(key) is None:
-                row[key] = value
-        for key, value in keys:
-            if key not in row:
-                row[key] = value
-        row.update(included)
 
 
 def preview(record: t.Any) -> str:

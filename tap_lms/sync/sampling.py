@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from tap_lms.errors import APIRequestError
 from tap_lms.records.page import NotRecords, page_records, wrong_selector
 from tap_lms.records.selectors import detect_selector
-from tap_lms.sync.passes import add_parent_values
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -92,5 +91,6 @@ def first_page(stream: LMSStream, context: dict | None) -> tuple[list[dict], str
         if wrong is not None:
             raise APIRequestError(stream=stream.name, path=fetched.shown, status=200, reason=wrong, method=request.method)
         records = []  # read as an empty page, as dlt reads it
-    add_parent_values(stream.spec, records, context)
+    if stream.spec.parent is not None:
+        stream.spec.parent.add_values(records, context)
     return records, fetched.shown

@@ -260,6 +260,11 @@ class LMSStream(SDKStream):
             )
         if stats.duplicates:
             lines.append(f"{stats.duplicates:,} record(s) read twice in one pass were written once")
+        if stats.not_json_numbers:
+            lines.append(
+                f"{stats.not_json_numbers:,} value(s) written NaN or Infinity, which JSON has no number for, "
+                "were read as null"
+            )
         if stats.sanitized:
             lines.append(
                 f"{stats.sanitized:,} text value(s) held NUL characters or unpaired surrogates, "

@@ -22,6 +22,10 @@ def test_demo_loads_postgres_and_a_second_run_merges_and_resumes(tmp_path):
     env["VENV"] = os.path.relpath(sys.prefix, ROOT)  # reuse this interpreter's venv instead of building one
     env["DEMO_PGDATA"] = str(pgdata)  # not the user's .demo/
     env["MELTANO_STATE_BACKEND_URI"] = f"file://{tmp_path}/state"
+    # Rate limits are tested where they are the point (tests/integration/test_real_api.py): here the sandbox
+    # has none and the tap does not pace, so two runs take seconds instead of two minutes of waiting.
+    env["SANDBOX_RATE_LIMIT"] = "0"
+    env["TAP_LMS_MAX_REQUESTS_PER_MINUTE"] = "0"
 
     def demo() -> Timed:
         return run_timed(["bash", "scripts/demo.sh"], cwd=ROOT, env=env, timeout=900)
@@ -40,7 +44,7 @@ def test_demo_loads_postgres_and_a_second_run_merges_and_resumes(tmp_path):
         assert "This run read 6,000 enrollments; the bookmark for the next run is updated_at 20" in first.stdout
         assert "Revenue per product" in first.stdout and "$" in first.stdout
         assert f'psql "postgresql://postgres@/postgres?host={pgdata}"' in first.stdout
-        assert "sandbox API at http://127.0.0.1:" in first.stderr
+        assert "sandbox API at http://127.0.0.1:" in first.stderr and "(no rate limit;" in first.stderr
 
         assert "marked deleted: 0 rows" in first.stdout
 

@@ -6,7 +6,8 @@ the recipe for one's own Meltano project installs the tap from it with git), `.v
 is this test run's virtualenv (what `make demo` or `pip install -e '.[dev]'` built),
 and the blocks run one after the other in one bash process with `set -euo pipefail`.
 Every target-postgres run goes into the test's own database (`TARGET_POSTGRES_*`, which
-Meltano lets win over meltano.yml), never into one the user has.
+Meltano lets win over meltano.yml), never into one the user has; no sandbox has a rate limit
+to wait out (`SANDBOX_RATE_LIMIT=0`), and tap-lms under Meltano does not pace itself.
 A block preceded by `<!-- readme-test: covered by tests/x.py ... -->` runs elsewhere
 (the demo, the test command itself); the test checks that the named test exists.
 """
@@ -89,8 +90,9 @@ def test_the_readme_has_blocks_and_covered_ones_name_real_tests():
 
 
 def test_every_readme_block_runs_as_written(tmp_path, warehouse):
-    if not _port_free(8765):
-        pytest.fail("port 8765 is taken; the README's sandbox command needs it (stop whatever listens there)")
+    for port in (8765, 8766):
+        if not _port_free(port):
+            pytest.fail(f"port {port} is taken; the README's sandbox commands need it (stop whatever listens there)")
     clone = tmp_path / "tap-lms"
     clone.mkdir()
     _fresh_copy(clone)
@@ -101,6 +103,9 @@ def test_every_readme_block_runs_as_written(tmp_path, warehouse):
         script += [f"echo '=== README block {number} ===' >&2", code]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_LMS_", "MELTANO_", "TARGET_", "VIRTUAL_ENV"))}
     env.update(warehouse.target_env)
+    # No rate limit to wait out (the rate-limit tests are elsewhere): the sandboxes the blocks start have none,
+    # and tap-lms under Meltano does not pace itself.
+    env.update(SANDBOX_RATE_LIMIT="0", TAP_LMS_MAX_REQUESTS_PER_MINUTE="0")
     # Output to files, not pipes: the sandbox a block starts in the background keeps its pipes open.
     with (tmp_path / "out.txt").open("w") as out_file, (tmp_path / "err.txt").open("w") as err_file:
         shell = subprocess.Popen(

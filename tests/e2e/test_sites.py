@@ -22,6 +22,7 @@ _SITE = re.compile(
 def _sites_demo(tmp_path, url: str, *extra: str) -> tuple[subprocess.CompletedProcess, dict[str, dict[str, str]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_LMS_", "MELTANO_", "TARGET_"))}
     env["SITES_RETRIES"] = "1"
+    env["SANDBOX_RATE_LIMIT"] = "0"  # no rate limit to wait out: who reads what and in parallel is the point here
     done = subprocess.run(
         [sys.executable, "-m", "scripts.sites_demo", "--sqlalchemy-url", url, "--work-dir", str(tmp_path / "sites"), *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,

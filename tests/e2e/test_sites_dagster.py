@@ -45,7 +45,9 @@ class Deployment:
         self.env = {
             **base, "DAGSTER_HOME": str(self.home), "SITES_FILE": str(sites_file), "PYTHONPATH": str(ROOT),
             "MELTANO_DATABASE_URI": url, "TARGET_POSTGRES_SQLALCHEMY_URL": url,
-            "SITES_RETRIES": "2", "SITES_RETRY_DELAY": "1", **env,
+            "SITES_RETRIES": "2", "SITES_RETRY_DELAY": "1",
+            # The sandboxes have no rate limit: no site paces itself to one.
+            **{f"{site.upper().replace('-', '_')}_MAX_REQUESTS_PER_MINUTE": "0" for site in sites}, **env,
         }
         with dg.DagsterInstance.from_config(str(self.home)):
             pass  # the storage is created once, before several commands open it
@@ -73,8 +75,16 @@ class Deployment:
     def metadata(self, schema: str) -> dict:
         with dg.DagsterInstance.from_config(str(self.home)) as instance:
             event = instance.get_latest_materialization_event(dg.AssetKey(["lms", schema]))
-        assert event is not None, f"{schema} was not materialized"
+        assert event is not None, f"{schema} was not materialized: {self.failures()}"
         return {key: value.value for key, value in event.asset_materialization.metadata.items()}
+
+    def failures(self) -> list[str]:
+        """Every failure Dagster recorded, with its description (for a message when a check fails)."""
+        return [
+            f"{step}: {e.dagster_event.message} {e.dagster_event.step_failure_data.user_failure_data}"
+            if e.dagster_event.event_type_value == "STEP_FAILURE" else f"{step}: {e.dagster_event.message}"
+            for step, e in self.events() if e.dagster_event and e.dagster_event.is_failure
+        ]
 
     def failure(self, step: str) -> str:
         failures = self.of(step, "STEP_FAILURE")
@@ -119,7 +129,7 @@ def test_each_site_reads_only_its_own_api_and_dagster_keeps_its_figures(tmp_path
     assert done.returncode != 0  # two sites failed
 
     assert default.requests == []  # nobody read the default API
-    assert len(east.requests) == 1 and east.requests[0].status == 401  # a rejected key: one request, no retry
+    assert len(east.requests) == 1 and east.requests[0].status == 401, deployment.failures()  # a rejected key: one request, no retry
     assert deployment.of("east", "STEP_UP_FOR_RETRY") == [] and "HTTP 401" in deployment.failure("east")
     south = deployment.failure("south")
     assert south.startswith("tap-lms-south: refused before any request: set TAP_LMS_SOUTH_BASE_URL")
@@ -144,7 +154,7 @@ def test_a_failure_that_may_pass_is_retried_with_backoff(tmp_path, database, api
                             TAP_LMS_NORTH_API_KEY=DEFAULT_KEY, TAP_LMS_NORTH_MAX_RETRIES="0", SITES_RETRIES="1")
     done = deployment.execute()
     assert done.returncode != 0
-    assert len(deployment.of("north", "STEP_UP_FOR_RETRY")) == 1  # retried once (SITES_RETRIES=1), then failed
+    assert len(deployment.of("north", "STEP_UP_FOR_RETRY")) == 1, deployment.failures()  # retried once (SITES_RETRIES=1), then failed
     assert "HTTP 503" in deployment.failure("north")
     assert len(north.requests_to("/v1/collections")) == 2
 

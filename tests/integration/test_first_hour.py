@@ -102,6 +102,17 @@ def test_sandbox_on_a_busy_port_says_so_in_one_line():
     assert done.stderr.strip().splitlines() == [expected]
 
 
+def test_a_sandbox_command_run_twice_uses_the_one_already_serving_and_never_one_of_other_options():
+    with Sandbox() as serving:  # the options `--rate-limit 0` gives on the command line
+        port = str(serving.url.rsplit(":", 1)[1])
+        command = [sys.executable, "-m", "sandbox", "--port", port, "--background"]
+        same = subprocess.run([*command, "--rate-limit", "0"], capture_output=True, text=True, timeout=30, check=False)
+        other = subprocess.run([*command, "--rate-limit", "0", "--scale", "0.1"], capture_output=True, text=True, timeout=30, check=False)
+    assert same.returncode == 0 and same.stdout.strip() == f"http://127.0.0.1:{port}", same.stderr
+    assert same.stderr.strip() == f"tap-lms sandbox: one with these options already serves on 127.0.0.1:{port}; using it"
+    assert other.returncode == 2 and "cannot listen on" in other.stderr
+
+
 def test_batch_messages_are_counted_in_the_summary(tmp_path, fresh_sandbox):
     batch = {"encoding": {"format": "jsonl", "compression": "none"}, "storage": {"root": tmp_path.as_uri()}}
     run = run_tap(tmp_path, base_config(fresh_sandbox, resources=["groups", "users"], batch_config=batch))
@@ -123,8 +134,8 @@ def _lines_with_times(command: list[str], env: dict | None = None, timeout: floa
 
 
 def test_stderr_never_goes_quiet_for_longer_than_the_progress_interval(tmp_path, fresh_sandbox):
-    fresh_sandbox.options.rate_limit = 10  # 10 requests per 20 s: the tap waits out windows on the way
-    fresh_sandbox.options.rate_window = 20
+    fresh_sandbox.options.rate_limit = 10  # 10 requests per 6 s: the tap waits out windows longer than the interval
+    fresh_sandbox.options.rate_window = 6
     config = tmp_path / "config.json"
     resources = ["categories", "groups", "instructors", "promotions", "products", "courses", "orders", "users"]
     config.write_text(json.dumps({**base_config(fresh_sandbox, resources=resources, progress_interval=2, page_size=250),

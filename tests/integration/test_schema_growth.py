@@ -11,7 +11,8 @@ import json
 
 from helpers import assert_valid_in_order, run_tap
 
-from sandbox import growing
+from sandbox import awkward, growing
+from tap_lms.sync.schema_hold import HELD_PAGES
 
 PAGED = {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": "total_pages"}
 
@@ -142,4 +143,25 @@ def test_a_catalog_from_discovery_keeps_deselected_fields_out_while_the_schema_g
     courses = run.records("courses")
     assert all("title" not in c for c in courses)
     assert [c.get("level") for c in courses if c["id"] >= 7] == ["advanced" if n % 2 else "basic" for n in range(7, 16)]
+    assert_valid_in_order(run)
+
+
+def test_pages_that_each_bring_a_field_share_one_schema_per_hold_and_every_field_is_announced_first(tmp_path, sandbox):
+    pages = 120
+    wide = {"name": "wide", "primary_key": "id", "endpoint": {
+        "path": "wide", "params": {"fields": 1, "pages": pages}, "data_selector": "items",
+        "paginator": {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": "total_pages"}}}
+    run = run_tap(tmp_path, {"client": {"base_url": f"{sandbox.url}{awkward.PREFIX}"}, "resources": [wide],
+                             "max_requests_per_minute": 0})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert [r["id"] for r in run.records("wide")] == list(range(1, pages + 1))
+    schemas = [m for m in run.of_type("SCHEMA") if m["stream"] == "wide"]
+    # One SCHEMA per hold of pages that grew, not one per page (the first is the sampled one).
+    assert len(schemas) <= 1 + -(-pages // HELD_PAGES), len(schemas)
+    announced: set[str] = set()
+    for message in run.messages:
+        if message["type"] == "SCHEMA" and message["stream"] == "wide":
+            announced = set(message["schema"]["properties"])
+        elif message["type"] == "RECORD":
+            assert set(message["record"]) <= announced, message["record"]
     assert_valid_in_order(run)
