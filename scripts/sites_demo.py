@@ -192,7 +192,8 @@ class _Watch:
 
 def _failure_line(event: Any) -> str:
     """The one line a site failed with: the failure's description, never its stack trace."""
-    data = getattr(event, "step_failure_data", None) or getattr(event, "event_specific_data", None)
+    # `step_failure_data` raises on any event but a final failure (a step up for retry has its own data).
+    data = event.step_failure_data if event.event_type_value == "STEP_FAILURE" else event.event_specific_data
     info = getattr(data, "user_failure_data", None)
     if info is not None and info.description:
         return str(info.description)

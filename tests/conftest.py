@@ -41,6 +41,7 @@ _IN_THE_REPOSITORYS_MELTANO = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything under `e2e/` carries the `e2e` marker; the slowest tests come first.
 
@@ -120,3 +121,13 @@ def secrets_forgotten_after_module():
     saved = redaction._secrets
     yield
     redaction._secrets = saved
+
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under `--dist loadgroup`, the tests that run Meltano in the repository must be one group, or they collide."""
+    if not session.config.getvalue("loadgroup"):
+        return
+    apart = [item.nodeid for item in session.items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if apart:
+        pytest.exit(f"pytest-xdist did not group {len(apart)} test(s) (e.g. {apart[0]}): check its release against pytest's", 3)

@@ -81,7 +81,7 @@ class Deployment:
     def failures(self) -> list[str]:
         """Every failure Dagster recorded, with its description (for a message when a check fails)."""
         return [
-            f"{step}: {e.dagster_event.message} {e.dagster_event.step_failure_data.user_failure_data}"
+            f"{step}: {e.dagster_event.message} {getattr(e.dagster_event.step_failure_data.user_failure_data, 'description', None)}"
             if e.dagster_event.event_type_value == "STEP_FAILURE" else f"{step}: {e.dagster_event.message}"
             for step, e in self.events() if e.dagster_event and e.dagster_event.is_failure
         ]
