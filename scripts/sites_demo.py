@@ -59,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sandboxes: dict[str, Sandbox] = {}
     env = {name: value for name, value in os.environ.items() if not name.startswith("TAP_LMS_")}
+    rate_limit = default_rate_limit()  # the API's 120 a minute; SANDBOX_RATE_LIMIT=0 (tests): none
     try:
         for site in definitions.sites():
             key = "another-key" if site.schema in args.fail_site else DEFAULT_KEY
-            rate_limit = default_rate_limit()  # the API's 120 a minute; SANDBOX_RATE_LIMIT=0 (tests): none
             sandbox = Sandbox(scale=SCALES.get(site.name, 0.1), api_key=key, rate_limit=rate_limit or None).start()
             sandboxes[site.name] = sandbox
             # Users progressed since the last run: these enrollments are updated now, and a run after the

@@ -214,11 +214,11 @@ PAGINATOR_OPTIONS: dict[str, frozenset[str]] = {
 AUTH_OPTIONS: dict[str, frozenset[str]] = {
     row.key: frozenset(options_of(f"auth:{row.key}")) for row in OPTION_ROWS if row.where == "auth"
 }
-#: The secret each auth kind needs: its first secret option (a kind without one has no entry).
 #: Each auth kind's options it cannot do without.
 AUTH_REQUIRED: dict[str, frozenset[str]] = {
     kind: frozenset(key for key, row in options_of(f"auth:{kind}").items() if row.required) for kind in AUTH_OPTIONS
 }
+#: The secret each auth kind needs: its first secret option (a kind without one has no entry).
 AUTH_SECRET: dict[str, str] = {
     kind: row.key for kind in AUTH_OPTIONS for row in reversed(options_of(f"auth:{kind}").values()) if row.secret
 }

@@ -150,8 +150,6 @@ class Pass:
         self.child_values: dict[int, dict] = {}
         #: Pages prepared and not yet handed on, held while they bring new columns.
         self.hold = SchemaHold(stream.write_schema)
-        #: Whether the page just prepared brought new columns.
-        self.page_grew = False
 
     def pages(self) -> Iterator[Page]:
         """Every page of the pass, in order, its records ready to write."""
@@ -184,7 +182,8 @@ class Pass:
                     planner.plan_child_first_pages([self.child_values[id(record)] for record in records])
                 request = self._next(paginator, view, fetched, considered, unseen, pages_read)
                 self._count_page(len(raw), paginator, view, read_ahead)
-                yield from self._hand_on(self.hold.add(Page(records), grew=self.page_grew, last=request is None))
+                grew = stream.growth is not None and bool(stream.growth.take_pending())  # columns this page added
+                yield from self._hand_on(self.hold.add(Page(records), grew=grew, last=request is None))
             yield from self._hand_on(self.hold.release())
         except GeneratorExit:  # the consumer stopped early (a record limit, a dry run): not a failure
             raise
@@ -247,7 +246,7 @@ class Pass:
         Parent values first (a resolve parameter's value, `include_from_parent`), then
         the incremental window on the values as sent (as dlt compares them), text no
         target can store, the values children need (as sent), the schema's types (a
-        growing schema first sends its new columns), `start_date`, and the primary key:
+        growing schema adds columns, announced before the page), `start_date`, and the primary key:
         records without a usable one, or read before in this pass, are not written.
         """
         stream = self.stream
@@ -263,12 +262,8 @@ class Pass:
         if stream.child_streams:
             self.child_values.update((id(row), stream.child_values(row)) for row in rows)
         stream.coercer.convert_page(rows)
-        growth = stream.growth
-        self.page_grew = False
-        if growth is not None:
-            self._check_keys_kept(rows)
-            if growth.take_pending():
-                self.page_grew = True  # a SCHEMA goes before any record of this page (`SchemaHold`)
+        if stream.growth is not None:
+            self._check_keys_kept(rows)  # the columns it added are announced before its records (`SchemaHold`)
         rows = stream.bookmarks.keep_after_start_date(rows)
         kept, keyed, unseen = self.identity.sort_page(rows)
         if self.identity.keyless and stream.runtime.settings.strict:
