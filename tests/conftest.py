@@ -126,7 +126,7 @@ def secrets_forgotten_after_module():
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Under `--dist loadgroup`, the tests that run Meltano in the repository must be one group, or they collide."""
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):  # set by pytest-xdist, when it distributes
         return
     apart = [item.nodeid for item in session.items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
     if apart:
